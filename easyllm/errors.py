@@ -271,7 +271,8 @@ def _decode_body(response: httpx.Response) -> object | None:
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        parsed: object = json.loads(raw)
+        return parsed
     except ValueError:
         return raw.decode("utf-8", errors="replace")
 

@@ -1,0 +1,1 @@
+"""Pure protocol translation (no I/O): parameters, payloads, answers, stream state."""

@@ -1,0 +1,1 @@
+"""Response shapes: OpenAI-style objects returned to callers."""

@@ -1,0 +1,220 @@
+"""The openai<1 style facade: module settings plus `ChatCompletion`, `Completion` and `Embedding`.
+
+Swap `import openai` for `from easyllm.clients import huggingface` and keep the calls:
+
+Example:
+    >>> from easyllm.clients import huggingface
+    >>> huggingface.api_base = "http://127.0.0.1:8080"  # doctest: +SKIP
+    >>> huggingface.prompt_builder = "chatml"  # doctest: +SKIP
+    >>> msgs = [{"role": "user", "content": "Hi"}]
+    >>> r = huggingface.ChatCompletion.create(messages=msgs, max_tokens=32)  # doctest: +SKIP
+    >>> r.choices[0].message.content == r["choices"][0]["message"]["content"]  # doctest: +SKIP
+    True
+
+Module settings (read when a call is made, never at import; a call's own argument wins):
+
+- `api_key`: else `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI login; none is fine for local servers.
+- `api_base`: else `HUGGINGFACE_API_BASE`, else the serverless Inference API (`.../models`).
+- `prompt_builder`: a registered format name (`"llama2"`, `"chatml"`, …) or any callable `messages -> str`;
+  else `HUGGINGFACE_PROMPT`, else llama2 with a warning.
+- `stop_sequences`: extra stop strings for every chat and text completion.
+- `timeout`: seconds one call may take, retries and waits included (default 600).
+- `max_retries`: retries after the first attempt (default 2).
+- `http_client` / `async_http_client`: your own `httpx.Client` / `httpx.AsyncClient` (proxies, test transports);
+  by default one pooled client per server is shared by all calls.
+
+Chat and text options follow OpenAI: `max_tokens`, `temperature`, `top_p`, `n`, `stop`, `seed`,
+`frequency_penalty`, `logprobs`, `top_logprobs`, `echo` (text), `stream_options`, plus TGI's `top_k` and
+`repetition_penalty`. Errors are in `huggingface.error` under their openai<1 names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal, overload
+
+import httpx
+
+from easyllm import calls
+from easyllm.clients import error
+from easyllm.errors import InvalidParameterError
+from easyllm.protocol.inputs import check_embedding_input
+from easyllm.protocol.requests import prepare_chat, prepare_completion, prepare_embeddings
+from easyllm.schema.openai import OpenAIObject, to_object
+from easyllm.settings import Settings, resolve_settings
+from easyllm.streaming import AsyncStream, Stream
+from easyllm.transport import AsyncTransport, SyncTransport
+
+__all__ = [
+    "ChatCompletion",
+    "Completion",
+    "Embedding",
+    "api_base",
+    "api_key",
+    "async_http_client",
+    "error",
+    "http_client",
+    "max_retries",
+    "prompt_builder",
+    "stop_sequences",
+    "timeout",
+]
+
+api_key: str | None = None
+api_base: str | None = None
+prompt_builder: str | Callable[..., str] | None = None
+stop_sequences: list[str] | None = None
+timeout: float | None = None
+max_retries: int | None = None
+http_client: httpx.Client | None = None
+async_http_client: httpx.AsyncClient | None = None
+
+
+def _settings(call: dict[str, Any]) -> Settings:
+    """Resolve settings, taking the connection arguments out of a call's keyword arguments."""
+    request_timeout = call.pop("request_timeout", None)  # the openai<1 spelling
+    return resolve_settings(
+        api_key=call.pop("api_key", None),
+        api_base=call.pop("api_base", None),
+        timeout=call.pop("timeout", None) or request_timeout,
+        max_retries=call.pop("max_retries", None),
+        module_api_key=api_key,
+        module_api_base=api_base,
+        module_timeout=timeout,
+        module_max_retries=max_retries,
+    )
+
+
+def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+    settings = _settings(kwargs)
+    plan = prepare_chat(
+        settings,
+        messages=kwargs.pop("messages", None),
+        model=kwargs.pop("model", None),
+        stream=bool(kwargs.pop("stream", False)),
+        prompt_builder=kwargs.pop("prompt_builder", None) or prompt_builder,
+        extra_stops=stop_sequences,
+        debug=bool(kwargs.pop("debug", False)),
+        options=kwargs,
+    )
+    return settings, plan
+
+
+def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+    settings = _settings(kwargs)
+    plan = prepare_completion(
+        settings,
+        prompt=kwargs.pop("prompt", None),
+        model=kwargs.pop("model", None),
+        stream=bool(kwargs.pop("stream", False)),
+        extra_stops=stop_sequences,
+        debug=bool(kwargs.pop("debug", False)),
+        options=kwargs,
+    )
+    return settings, plan
+
+
+class ChatCompletion:
+    """Chat completions, as `openai.ChatCompletion` (openai<1)."""
+
+    @overload
+    @classmethod
+    def create(cls, *, stream: Literal[True], **kwargs: Any) -> Stream[OpenAIObject]: ...
+    @overload
+    @classmethod
+    def create(cls, *, stream: Literal[False] = False, **kwargs: Any) -> OpenAIObject: ...
+    @classmethod
+    def create(cls, **kwargs: Any) -> OpenAIObject | Stream[OpenAIObject]:
+        """Create a chat completion; with `stream=True`, a `Stream` of chunks.
+
+        Args:
+            **kwargs: `messages` (required), `model`, `stream`, the OpenAI options listed in the module
+                docstring, and per-call `api_key`, `api_base`, `timeout`, `max_retries`, `prompt_builder`,
+                `debug` (log the prompt sent).
+        """
+        settings, plan = _chat_plan(kwargs)
+        return calls.complete(plan, SyncTransport(settings, http_client), to_object)
+
+    @overload
+    @classmethod
+    async def acreate(cls, *, stream: Literal[True], **kwargs: Any) -> AsyncStream[OpenAIObject]: ...
+    @overload
+    @classmethod
+    async def acreate(cls, *, stream: Literal[False] = False, **kwargs: Any) -> OpenAIObject: ...
+    @classmethod
+    async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
+        """Async `create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
+        settings, plan = _chat_plan(kwargs)
+        return await calls.acomplete(plan, AsyncTransport(settings, async_http_client), to_object)
+
+
+class Completion:
+    """Text completions, as `openai.Completion` (openai<1): the prompt is sent as given."""
+
+    @overload
+    @classmethod
+    def create(cls, *, stream: Literal[True], **kwargs: Any) -> Stream[OpenAIObject]: ...
+    @overload
+    @classmethod
+    def create(cls, *, stream: Literal[False] = False, **kwargs: Any) -> OpenAIObject: ...
+    @classmethod
+    def create(cls, **kwargs: Any) -> OpenAIObject | Stream[OpenAIObject]:
+        """Create a text completion; `prompt` is required; `echo` prepends it; `logprobs=k` gives top-k."""
+        settings, plan = _completion_plan(kwargs)
+        return calls.complete(plan, SyncTransport(settings, http_client), to_object)
+
+    @overload
+    @classmethod
+    async def acreate(cls, *, stream: Literal[True], **kwargs: Any) -> AsyncStream[OpenAIObject]: ...
+    @overload
+    @classmethod
+    async def acreate(cls, *, stream: Literal[False] = False, **kwargs: Any) -> OpenAIObject: ...
+    @classmethod
+    async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
+        """Async `create`; with `stream=True`, an `AsyncStream`."""
+        settings, plan = _completion_plan(kwargs)
+        return await calls.acomplete(plan, AsyncTransport(settings, async_http_client), to_object)
+
+
+def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], int]:
+    settings = _settings(kwargs)
+    args = {
+        "input": check_embedding_input(kwargs.pop("input", None)),
+        "model": kwargs.pop("model", None),
+        "normalize": kwargs.pop("normalize", True),
+        "encoding_format": kwargs.pop("encoding_format", None) or "float",
+        "dimensions": kwargs.pop("dimensions", None),
+    }
+    concurrency = kwargs.pop("max_concurrency", calls.DEFAULT_CONCURRENCY)
+    kwargs.pop("user", None)
+    if kwargs:
+        raise InvalidParameterError("is not a parameter of Embedding.create", param=sorted(kwargs)[0])
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidParameterError("must be a whole number >= 1", param="max_concurrency")
+    return settings, args, concurrency
+
+
+class Embedding:
+    """Embeddings, as `openai.Embedding` (openai<1): any number of inputs, batched to the server's limit."""
+
+    @classmethod
+    def create(cls, **kwargs: Any) -> OpenAIObject:
+        """Embed `input` (a string or a list of strings): one vector per input, in input order.
+
+        Args:
+            **kwargs: `input` (required), `model`, `normalize` (default True), `encoding_format`
+                ("float" or "base64"), `dimensions`, `max_concurrency` (batches in flight, default 4), and
+                per-call `api_key`, `api_base`, `timeout`, `max_retries`.
+        """
+        settings, args, concurrency = _embedding_args(kwargs)
+        transport = SyncTransport(settings, http_client)
+        inputs, plan = prepare_embeddings(settings, max_batch_size=calls.max_batch_size(transport), **args)
+        return calls.embed(plan, inputs, transport, to_object, concurrency)
+
+    @classmethod
+    async def acreate(cls, **kwargs: Any) -> OpenAIObject:
+        """Async `create`."""
+        settings, args, concurrency = _embedding_args(kwargs)
+        transport = AsyncTransport(settings, async_http_client)
+        inputs, plan = prepare_embeddings(settings, max_batch_size=await calls.amax_batch_size(transport), **args)
+        return await calls.aembed(plan, inputs, transport, to_object, concurrency)

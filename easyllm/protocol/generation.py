@@ -1,0 +1,302 @@
+"""Chat and text completions over TGI's native routes, as pure code.
+
+Plan the requests, then turn the answers (or the stream events) into OpenAI-shaped dicts. Both the sync and the
+async shell call exactly this.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+from easyllm.errors import (
+    APIError,
+    APIResponseValidationError,
+    InvalidParameterError,
+    error_from_stream_event,
+)
+from easyllm.protocol import tgi
+from easyllm.protocol.params import GenerationOptions, seeds_for, tgi_parameters, top_n_tokens
+from easyllm.protocol.stops import StopTrimmer, trim_stop
+
+__all__ = ["GenerationPlan", "GenerationStream", "HTTPCall", "Reply", "build_completion", "plan_generation"]
+
+Kind = Literal["chat", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPCall:
+    """A request to make, described as data: the shells turn it into I/O."""
+
+    method: str
+    url: str
+    json: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the shells hand back for one non-stream request."""
+
+    body: object
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    """Everything needed to send one completion call and shape its answer."""
+
+    kind: Kind
+    calls: tuple[HTTPCall, ...]
+    model: str
+    id: str
+    created: int
+    stops: tuple[str, ...]
+    prompt: str
+    options: GenerationOptions
+    stream: bool
+
+    @property
+    def object_name(self) -> str:
+        """OpenAI's `object` of the full response."""
+        return "chat.completion" if self.kind == "chat" else "text_completion"
+
+
+def new_id(kind: Kind) -> str:
+    """A fresh response id (`chatcmpl-…` or `cmpl-…`); TGI's own id is empty."""
+    return ("chatcmpl-" if kind == "chat" else "cmpl-") + os.urandom(12).hex()
+
+
+def plan_generation(
+    kind: Kind,
+    *,
+    prompt: str,
+    options: GenerationOptions,
+    stops: tuple[str, ...],
+    url: str,
+    model: str,
+    stream: bool,
+) -> GenerationPlan:
+    """Plan the requests of one call: one per sample (`n`), each with its own seed."""
+    if stream and options.n > 1:
+        raise InvalidParameterError("must be 1 when stream=True (stream one sample per call)", param="n")
+    calls = tuple(
+        HTTPCall(
+            "POST",
+            url,
+            tgi.generate_payload(prompt, tgi_parameters(options, stops, seed=seed), stream=stream),
+        )
+        for seed in seeds_for(options)
+    )
+    return GenerationPlan(kind, calls, model, new_id(kind), int(time.time()), stops, prompt, options, stream)
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count for when the server reports none (always flagged as an estimate)."""
+    return max(1, math.ceil(len(text.encode("utf-8")) / 4))
+
+
+def usage(prompt_tokens: int | None, completion_tokens: int | None, plan: GenerationPlan, text: str) -> dict[str, Any]:
+    """OpenAI usage; when the server could not tell a count, it is estimated and `estimated` says so."""
+    result: dict[str, Any] = {
+        "prompt_tokens": prompt_tokens if prompt_tokens is not None else estimate_tokens(plan.prompt),
+        "completion_tokens": completion_tokens if completion_tokens is not None else estimate_tokens(text),
+    }
+    result["total_tokens"] = result["prompt_tokens"] + result["completion_tokens"]
+    if prompt_tokens is None or completion_tokens is None:
+        result["estimated"] = True
+    return result
+
+
+def _kept_tokens(tokens: Sequence[tgi.Token], text_len: int) -> list[tuple[tgi.Token, int]]:
+    """Tokens (with their start offset) whose text starts inside the returned text."""
+    kept, offset = [], 0
+    for token in tokens:
+        if token.special:
+            continue
+        if offset >= text_len:
+            break
+        kept.append((token, offset))
+        offset += len(token.text)
+    return kept
+
+
+def chat_logprobs(tokens: Sequence[tgi.Token], text_len: int) -> dict[str, Any]:
+    """OpenAI chat `logprobs` (`{"content": [...]}`) from TGI token details."""
+    return {
+        "content": [
+            {
+                "token": tok.text,
+                "logprob": tok.logprob,
+                "bytes": list(tok.text.encode("utf-8")),
+                "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))} for t, lp in tok.top],
+            }
+            for tok, _ in _kept_tokens(tokens, text_len)
+        ]
+    }
+
+
+def text_logprobs(tokens: Sequence[tgi.Token], text_len: int, base_offset: int) -> dict[str, Any]:
+    """Legacy completion `logprobs` (`tokens`, `token_logprobs`, `top_logprobs`, `text_offset`)."""
+    kept = _kept_tokens(tokens, text_len)
+    return {
+        "tokens": [tok.text for tok, _ in kept],
+        "token_logprobs": [tok.logprob for tok, _ in kept],
+        "top_logprobs": [dict(tok.top) for tok, _ in kept],
+        "text_offset": [base_offset + off for _, off in kept],
+    }
+
+
+def _wants_logprobs(options: GenerationOptions) -> bool:
+    return bool(options.logprobs) or top_n_tokens(options) > 0
+
+
+def _choice(plan: GenerationPlan, index: int, gen: tgi.Generated) -> tuple[dict[str, Any], str]:
+    text, stopped = trim_stop(gen.text, plan.stops)
+    reason = "stop" if stopped else tgi.finish_reason(gen.finish_reason)
+    if plan.kind == "chat":
+        logprobs = chat_logprobs(gen.tokens, len(text)) if _wants_logprobs(plan.options) else None
+        message = {"role": "assistant", "content": text}
+        return {"index": index, "message": message, "logprobs": logprobs, "finish_reason": reason}, text
+    base = len(plan.prompt) if plan.options.echo else 0
+    logprobs = text_logprobs(gen.tokens, len(text), base) if _wants_logprobs(plan.options) else None
+    shown = plan.prompt + text if plan.options.echo else text
+    return {"text": shown, "index": index, "logprobs": logprobs, "finish_reason": reason}, text
+
+
+def build_completion(plan: GenerationPlan, replies: Sequence[Reply]) -> dict[str, Any]:
+    """The OpenAI response for a non-stream call, from one reply per sample."""
+    gens = [tgi.read_generated(r.body, r.headers) for r in replies]
+    choices, texts = zip(*(_choice(plan, i, g) for i, g in enumerate(gens)), strict=True)
+    counts = [g.generated_tokens for g in gens]
+    completion_tokens = None if None in counts else sum(c for c in counts if c is not None)
+    return {
+        "id": plan.id,
+        "object": plan.object_name,
+        "created": plan.created,
+        "model": plan.model,
+        "system_fingerprint": None,
+        "choices": list(choices),
+        "usage": usage(gens[0].prompt_tokens, completion_tokens, plan, "".join(texts)),
+    }
+
+
+class GenerationStream:
+    """The stream state machine: SSE event data in, OpenAI chunks out.
+
+    Emits a role chunk first (chat), then content deltas with stop strings held back and trimmed, then one
+    chunk with `finish_reason`, then (with `stream_options.include_usage`) a usage chunk. An error event raises
+    the matching exception with the text produced so far; a body that ends before the final event raises too.
+    """
+
+    def __init__(self, plan: GenerationPlan, request: httpx.Request) -> None:
+        self.plan = plan
+        self.request = request
+        self.done = False
+        self._chat = plan.kind == "chat"
+        self._trimmer = StopTrimmer(plan.stops)
+        self._started = False
+        self._emitted: list[str] = []
+        self._logprobs = _wants_logprobs(plan.options)
+        opts = plan.options.stream_options or {}
+        self._include_usage = bool(opts.get("include_usage"))
+        self._tokens = 0
+
+    @property
+    def partial_text(self) -> str:
+        """Everything produced so far, including what is still held back."""
+        return "".join(self._emitted) + self._trimmer.held
+
+    def _chunk(self, delta: str | None, reason: str | None = None, logprobs: Any = None) -> dict[str, Any]:
+        if self._chat:
+            body: dict[str, Any] = {} if delta is None else {"content": delta}
+            choice = {"index": 0, "delta": body, "logprobs": logprobs, "finish_reason": reason}
+            obj = "chat.completion.chunk"
+        else:
+            choice = {"text": delta or "", "index": 0, "logprobs": logprobs, "finish_reason": reason}
+            obj = "text_completion"
+        return {
+            "id": self.plan.id,
+            "object": obj,
+            "created": self.plan.created,
+            "model": self.plan.model,
+            "choices": [choice],
+        }
+
+    def _start(self) -> list[dict[str, Any]]:
+        self._started = True
+        if self._chat:
+            first = self._chunk("")
+            first["choices"][0]["delta"]["role"] = "assistant"
+            return [first]
+        if self.plan.options.echo:
+            return [self._chunk(self.plan.prompt)]
+        return []
+
+    def _token_logprobs(self, token: tgi.Token) -> Any:
+        if not self._logprobs:
+            return None
+        if self._chat:
+            return chat_logprobs([token], len(token.text) or 1)
+        return text_logprobs([token], len(token.text) or 1, 0)
+
+    def feed(self, data: str) -> list[dict[str, Any]]:
+        """Take one event's data; return the chunks to hand to the caller (possibly none)."""
+        if self.done or data == "[DONE]":
+            return []
+        try:
+            event = json.loads(data)
+        except ValueError as err:
+            raise APIResponseValidationError(f"unreadable stream event: {data[:200]!r}", self.request) from err
+        if not isinstance(event, dict):
+            raise APIResponseValidationError(f"unexpected stream event: {data[:200]!r}", self.request)
+        if "error" in event:
+            raise error_from_stream_event(event, self.request, partial_text=self.partial_text)
+        out = [] if self._started else self._start()
+        token, final = tgi.read_token_event(event)
+        if token is not None and not token.special:
+            self._tokens += 1
+            piece = self._trimmer.feed(token.text)
+            if piece or self._logprobs:
+                self._emitted.append(piece)
+                out.append(self._chunk(piece, logprobs=self._token_logprobs(token)))
+        if self._trimmer.stopped:
+            out.append(self._finish("stop", None))
+        elif final is not None:
+            rest = self._trimmer.flush()
+            if rest:
+                self._emitted.append(rest)
+                out.append(self._chunk(rest))
+            out.append(self._finish(tgi.finish_reason(final.finish_reason), final))
+        if self.done and self._include_usage:
+            out.append(self._usage_chunk(final))
+        return out
+
+    def _finish(self, reason: str, final: tgi.Generated | None) -> dict[str, Any]:
+        self.done = True
+        return self._chunk(None, reason)
+
+    def _usage_chunk(self, final: tgi.Generated | None) -> dict[str, Any]:
+        generated = final.generated_tokens if final is not None else self._tokens
+        prompt = final.prompt_tokens if final is not None else None
+        chunk = self._chunk(None)
+        chunk["choices"] = []
+        chunk["usage"] = usage(prompt, generated, self.plan, "".join(self._emitted))
+        return chunk
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The body ended: nothing more unless the final event never came, which raises (no silent truncation)."""
+        if self.done:
+            return []
+        raise APIError(
+            "The stream ended before the server's final event; the answer may be cut short. "
+            "Retry, or check the server's logs.",
+            self.request,
+            partial_text=self.partial_text,
+        )

@@ -1,0 +1,126 @@
+"""TGI's native wire format: request payloads, and answers/stream events read into plain values.
+
+Handles the root route `POST /` (Inference Endpoints, the Inference API) and `/generate*` alike: a non-stream
+answer may be a list of one object (root route) or the object itself; stream events are checked for an
+in-band `error` before anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from easyllm.errors import APIResponseValidationError
+
+__all__ = [
+    "Generated",
+    "Token",
+    "finish_reason",
+    "generate_payload",
+    "read_generated",
+    "read_token_event",
+]
+
+_FINISH_REASONS = {"length": "length", "eos_token": "stop", "stop_sequence": "stop", "stop": "stop"}
+
+
+def finish_reason(tgi_reason: object) -> str:
+    """Map TGI's finish reason to OpenAI's words (`eos_token`/`stop_sequence` -> `stop`)."""
+    return _FINISH_REASONS.get(str(tgi_reason), "stop")
+
+
+def generate_payload(prompt: str, parameters: Mapping[str, Any], *, stream: bool) -> dict[str, Any]:
+    """The body of one TGI request; `stream` is the root route's flag."""
+    return {"inputs": prompt, "parameters": dict(parameters), "stream": stream}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One generated token with its log-probability and the alternatives asked for."""
+
+    text: str
+    logprob: float | None
+    special: bool = False
+    top: tuple[tuple[str, float | None], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """A finished generation as the server reported it (before stop trimming)."""
+
+    text: str
+    finish_reason: str | None
+    generated_tokens: int | None
+    prompt_tokens: int | None
+    tokens: tuple[Token, ...] = ()
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return None if value is None else int(str(value))
+    except ValueError:
+        return None
+
+
+def _tokens(details: Mapping[str, Any]) -> tuple[Token, ...]:
+    tokens = details.get("tokens") or []
+    tops = details.get("top_tokens") or []
+    out = []
+    for i, tok in enumerate(tokens):
+        top = tops[i] if i < len(tops) else []
+        out.append(
+            Token(
+                text=str(tok.get("text", "")),
+                logprob=tok.get("logprob"),
+                special=bool(tok.get("special", False)),
+                top=tuple((str(t.get("text", "")), t.get("logprob")) for t in top),
+            )
+        )
+    return tuple(out)
+
+
+def read_generated(body: object, headers: Mapping[str, str]) -> Generated:
+    """Read a non-stream answer (`[{"generated_text"...}]` or `{"generated_text"...}`).
+
+    Prompt tokens come from the `x-prompt-tokens` header, or from prefill details when the server sent them.
+    """
+    item = body[0] if isinstance(body, list) and body else body
+    if not isinstance(item, Mapping) or not isinstance(item.get("generated_text"), str):
+        raise APIResponseValidationError(f"expected a TGI answer with `generated_text`, got {str(body)[:200]!r}")
+    details = item.get("details") or {}
+    prompt_tokens = _int_or_none(headers.get("x-prompt-tokens"))
+    if prompt_tokens is None and details.get("prefill"):
+        prompt_tokens = len(details["prefill"])
+    return Generated(
+        text=item["generated_text"],
+        finish_reason=details.get("finish_reason"),
+        generated_tokens=_int_or_none(details.get("generated_tokens")),
+        prompt_tokens=prompt_tokens,
+        tokens=_tokens(details),
+    )
+
+
+def read_token_event(event: Mapping[str, Any]) -> tuple[Token | None, Generated | None]:
+    """Read one `/generate_stream` event: its token, and on the last event the finished generation."""
+    raw = event.get("token")
+    token = None
+    if isinstance(raw, Mapping):
+        top = event.get("top_tokens") or []
+        token = Token(
+            text=str(raw.get("text", "")),
+            logprob=raw.get("logprob"),
+            special=bool(raw.get("special", False)),
+            top=tuple((str(t.get("text", "")), t.get("logprob")) for t in top),
+        )
+    text = event.get("generated_text")
+    if text is None:
+        return token, None
+    details = event.get("details") or {}
+    final = Generated(
+        text=str(text),
+        finish_reason=details.get("finish_reason"),
+        generated_tokens=_int_or_none(details.get("generated_tokens")),
+        prompt_tokens=_int_or_none(details.get("input_length")),
+    )
+    return token, final

@@ -1,0 +1,59 @@
+"""Where each kind of request goes, from `api_base` and `model` (pure string work).
+
+- `api_base` is a model collection (ends in `/models`, like the Inference API): generation goes to
+  `{api_base}/{model}`, embeddings to `{root}/pipeline/feature-extraction/{model}`.
+- Otherwise `api_base` is the server itself (TGI, TEI, an Inference Endpoint, `easyllm serve`): generation goes to
+  its root route, embeddings to `{api_base}/embed`, and `model` only names the model in the response.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from easyllm.errors import InvalidParameterError
+from easyllm.settings import Settings
+
+__all__ = ["embedding_url", "generation_url", "info_url"]
+
+_COLLECTION = "/models"
+
+
+def _model_path(model: str | None) -> str:
+    if not model:
+        raise InvalidParameterError(
+            "is required when api_base is a model collection (…/models); or set api_base to a server URL",
+            param="model",
+        )
+    return quote(model, safe="/:@")
+
+
+def generation_url(settings: Settings, model: str | None) -> str:
+    """URL of TGI's root route for this model.
+
+    Example:
+        >>> generation_url(Settings(api_base="https://api-inference.huggingface.co/models"), "org/m")
+        'https://api-inference.huggingface.co/models/org/m'
+        >>> generation_url(Settings(api_base="http://127.0.0.1:8080"), "org/m")
+        'http://127.0.0.1:8080'
+    """
+    if settings.is_model_collection:
+        return f"{settings.api_base}/{_model_path(model)}"
+    return settings.api_base
+
+
+def embedding_url(settings: Settings, model: str | None) -> str:
+    """URL for feature extraction: the Inference API's pipeline route, or TEI's `/embed`.
+
+    Example:
+        >>> embedding_url(Settings(api_base="https://router.huggingface.co/hf-inference/models"), "org/m")
+        'https://router.huggingface.co/hf-inference/pipeline/feature-extraction/org/m'
+    """
+    if settings.is_model_collection:
+        root = settings.api_base[: -len(_COLLECTION)]
+        return f"{root}/pipeline/feature-extraction/{_model_path(model)}"
+    return f"{settings.api_base}/embed"
+
+
+def info_url(settings: Settings) -> str | None:
+    """The server's `/info` route, or None for model collections (they have none)."""
+    return None if settings.is_model_collection else f"{settings.api_base}/info"

@@ -1,0 +1,60 @@
+"""OpenAI-shaped results for the openai<1 style facade: dicts that also allow attribute access.
+
+Example:
+    >>> r = to_object({"choices": [{"message": {"content": "Hi"}}]})
+    >>> r.choices[0].message.content == r["choices"][0]["message"]["content"]
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["OpenAIObject", "to_object"]
+
+
+class OpenAIObject(dict[str, Any]):
+    """A `dict` whose keys are also attributes; `json.dumps` and `==` work as for any dict."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no key {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain-dict deep copy."""
+        return _plain(self)  # type: ignore[no-any-return]
+
+
+def to_object(value: dict[str, Any]) -> OpenAIObject:
+    """Turn a plain dict, and every dict nested in it, into `OpenAIObject`s."""
+    return OpenAIObject({k: _convert(v) for k, v in value.items()})
+
+
+def _convert(value: Any) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return OpenAIObject({k: _convert(v) for k, v in value.items()})
+    if kind is list:
+        return [_convert(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

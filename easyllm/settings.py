@@ -1,0 +1,111 @@
+"""Call-time configuration: one resolved `Settings` per call, never read at import.
+
+Precedence, highest first:
+
+- `api_key`: the call's argument, the module setting, `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI
+  login (`huggingface_hub.get_token()`); none at all is fine for local servers.
+- `api_base`: the call's argument, the module setting, `HUGGINGFACE_API_BASE`, the serverless Inference API.
+- `timeout`, `max_retries`: the call's argument, the module setting, the defaults below.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from easyllm.errors import InvalidParameterError
+
+__all__ = ["DEFAULT_API_BASE", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "Settings", "resolve_settings"]
+
+DEFAULT_API_BASE = "https://api-inference.huggingface.co/models"
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+logger = logging.getLogger("easyllm")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a call needs to know about where and how to send.
+
+    The token is kept out of `repr()` so it cannot leak into logs or tracebacks.
+    """
+
+    api_base: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+
+    @property
+    def is_model_collection(self) -> bool:
+        """True when `api_base` lists models (`.../models`): a model id is appended to it."""
+        return urlsplit(self.api_base).path.rstrip("/").endswith("/models")
+
+    @property
+    def origin(self) -> str:
+        """Scheme, host and port of `api_base`: the key of the connection pool."""
+        parts = urlsplit(self.api_base)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def _token_from_environment() -> str | None:
+    for name in ("HUGGINGFACE_TOKEN", "HF_TOKEN"):
+        value = os.environ.get(name)
+        if value:
+            return value
+    from huggingface_hub import get_token  # deferred: a heavy import, needed only without a token
+
+    return get_token()
+
+
+def _check_base(api_base: str) -> str:
+    parts = urlsplit(api_base)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidParameterError(
+            f"must be an http(s) URL such as http://127.0.0.1:8080, got {api_base!r}", param="api_base"
+        )
+    return api_base.rstrip("/")
+
+
+def _first(*values: object) -> object:
+    return next((v for v in values if v is not None), None)
+
+
+def resolve_settings(
+    *,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    module_api_key: str | None = None,
+    module_api_base: str | None = None,
+    module_timeout: float | None = None,
+    module_max_retries: int | None = None,
+) -> Settings:
+    """Resolve the settings of one call (arguments first, then module settings, then the environment).
+
+    Example:
+        >>> resolve_settings(api_base="http://127.0.0.1:8080/", api_key="x").api_base
+        'http://127.0.0.1:8080'
+    """
+    base = _first(api_base, module_api_base, os.environ.get("HUGGINGFACE_API_BASE") or None, DEFAULT_API_BASE)
+    key = _first(api_key, module_api_key) or _token_from_environment()
+    timeout_value = _first(timeout, module_timeout, DEFAULT_TIMEOUT)
+    retries = _first(max_retries, module_max_retries, DEFAULT_MAX_RETRIES)
+    if isinstance(timeout_value, bool) or not isinstance(timeout_value, int | float) or timeout_value <= 0:
+        raise InvalidParameterError(f"must be a positive number of seconds, got {timeout_value!r}", param="timeout")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise InvalidParameterError(f"must be a whole number >= 0, got {retries!r}", param="max_retries")
+    if key is not None and not isinstance(key, str):
+        raise InvalidParameterError("must be a string", param="api_key")
+    return Settings(
+        api_base=_check_base(str(base)),
+        api_key=key or None,
+        timeout=float(timeout_value),
+        max_retries=retries,
+        connect_timeout=min(DEFAULT_CONNECT_TIMEOUT, float(timeout_value)),
+    )

@@ -1,0 +1,324 @@
+"""The only I/O in easyllm: pooled httpx clients, the retry policy, and error mapping.
+
+It decides nothing about payloads: it sends the `HTTPCall`s that `easyllm.protocol` planned and hands back
+`Reply`s or open streaming responses. `SyncTransport` and `AsyncTransport` differ only in how they wait.
+
+Retries (one tenacity policy for both): connect errors, 429 (honouring `Retry-After`), 502, 503 (honouring
+`estimated_time` of a loading model), 504; exponential backoff with jitter otherwise; at most `max_retries`
+retries, all under one deadline of `timeout` seconds. A wait that cannot fit in the deadline is not taken: the
+server's error is raised at once. Streams are retried only while opening, never once data has been handed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import httpx
+import tenacity
+
+from easyllm import __version__
+from easyllm.errors import (
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    error_from_response,
+)
+from easyllm.log import apply_log_env
+from easyllm.protocol.generation import HTTPCall, Reply
+from easyllm.settings import Settings
+
+__all__ = ["AsyncTransport", "SyncTransport", "close_pools", "is_retryable"]
+
+logger = logging.getLogger("easyllm")
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+USER_AGENT = f"easyllm/{__version__}"
+
+
+# ---------------------------------------------------------------- connection pools
+
+
+_sync_pool: dict[str, httpx.Client] = {}
+_sync_lock = threading.Lock()
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _client_options() -> dict[str, Any]:
+    # Redirects are followed; httpx drops `Authorization` when a redirect leaves the origin.
+    return {"follow_redirects": True, "headers": {"user-agent": USER_AGENT}}
+
+
+def _sync_client(origin: str) -> httpx.Client:
+    with _sync_lock:
+        client = _sync_pool.get(origin)
+        if client is None or client.is_closed:
+            client = _sync_pool[origin] = httpx.Client(**_client_options())
+        return client
+
+
+def _async_client(origin: str) -> httpx.AsyncClient:
+    pool = _async_pools.setdefault(asyncio.get_running_loop(), {})
+    client = pool.get(origin)
+    if client is None or client.is_closed:
+        client = pool[origin] = httpx.AsyncClient(**_client_options())
+    return client
+
+
+def close_pools() -> None:
+    """Close the pooled sync connections (async pools close with `aclose_pools`)."""
+    with _sync_lock:
+        for client in _sync_pool.values():
+            client.close()
+        _sync_pool.clear()
+
+
+async def aclose_pools() -> None:
+    """Close the pooled async connections of the running event loop."""
+    pool = _async_pools.pop(asyncio.get_running_loop(), {})
+    for client in pool.values():
+        await client.aclose()
+
+
+# ---------------------------------------------------------------- logging
+
+
+def redact_headers(headers: httpx.Headers) -> dict[str, str]:
+    """Headers as a dict with credentials replaced, safe to log."""
+    return {k: ("<redacted>" if k.lower() in ("authorization", "x-api-key") else v) for k, v in headers.items()}
+
+
+def _log_request(request: httpx.Request) -> None:
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("%s %s headers=%s", request.method, request.url, redact_headers(request.headers))
+
+
+# ---------------------------------------------------------------- the retry policy
+
+
+class Deadline:
+    """The call's overall time budget, shared by every attempt and wait."""
+
+    __slots__ = ("end", "total")
+
+    def __init__(self, total: float) -> None:
+        self.total = total
+        self.end = time.monotonic() + total
+
+    def remaining(self) -> float:
+        """Seconds left; never negative."""
+        return max(0.0, self.end - time.monotonic())
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether an error is worth another attempt (connect errors and 429/502/503/504)."""
+    if isinstance(exc, APITimeoutError):
+        return False
+    if isinstance(exc, APIStatusError):
+        return exc.status_code in RETRY_STATUSES
+    return isinstance(exc, APIConnectionError)
+
+
+_backoff = tenacity.wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+
+
+def _wait(state: tenacity.RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    retry_after = getattr(exc, "retry_after", None)
+    return float(retry_after) if retry_after is not None else float(_backoff(state))
+
+
+def retry_policy(settings: Settings, deadline: Deadline) -> dict[str, Any]:
+    """Keyword arguments for `tenacity.Retrying` and `tenacity.AsyncRetrying` alike."""
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        return state.attempt_number > settings.max_retries or state.upcoming_sleep >= deadline.remaining()
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        logger.info("retrying in %.1fs after: %s", state.upcoming_sleep, exc)
+
+    return {
+        "stop": stop,
+        "wait": _wait,
+        "retry": tenacity.retry_if_exception(is_retryable),
+        "reraise": True,
+        "before_sleep": before_sleep,
+    }
+
+
+# ---------------------------------------------------------------- shared request/response handling
+
+
+def _timeout(settings: Settings, deadline: Deadline, *, stream: bool) -> httpx.Timeout:
+    left = deadline.remaining()
+    if left <= 0:
+        raise APITimeoutError(message=f"Request timed out: the {deadline.total:g}s deadline passed.")
+    # A stream's later reads may each take up to `timeout`; everything before the first byte shares the deadline.
+    read = settings.timeout if stream else left
+    return httpx.Timeout(left, connect=min(settings.connect_timeout, left), read=read)
+
+
+def _headers(settings: Settings) -> dict[str, str]:
+    return {"authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+
+
+def _map_transport_error(err: httpx.TransportError, request: httpx.Request | None) -> APIError:
+    if isinstance(err, httpx.TimeoutException):
+        return APITimeoutError(request, message=f"Request timed out ({type(err).__name__}).")
+    return APIConnectionError(message=f"Connection error: {type(err).__name__}: {err}", request=request)
+
+
+def _reply(response: httpx.Response) -> Reply:
+    if response.status_code >= 400:
+        raise error_from_response(response)
+    try:
+        body = response.json()
+    except ValueError as err:
+        raise APIError(f"The server answered non-JSON: {response.text[:200]!r}", response.request) from err
+    return Reply(body, response.headers)
+
+
+class _Base:
+    def __init__(self, settings: Settings) -> None:
+        apply_log_env()
+        self.settings = settings
+
+    def _request(
+        self, client: httpx.Client | httpx.AsyncClient, call: HTTPCall, deadline: Deadline, *, stream: bool
+    ) -> httpx.Request:
+        request = client.build_request(
+            call.method,
+            call.url,
+            json=call.json,
+            headers=_headers(self.settings),
+            timeout=_timeout(self.settings, deadline, stream=stream),
+        )
+        _log_request(request)
+        return request
+
+
+# ---------------------------------------------------------------- the two shells
+
+
+class SyncTransport(_Base):
+    """Blocking I/O over a pooled `httpx.Client` (or one the caller supplies)."""
+
+    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
+        super().__init__(settings)
+        self.client = client or _sync_client(settings.origin)
+
+    def _once(self, call: HTTPCall, deadline: Deadline) -> Reply:
+        request = self._request(self.client, call, deadline, stream=False)
+        try:
+            response = self.client.send(request)
+        except httpx.TransportError as err:
+            raise _map_transport_error(err, request) from err
+        return _reply(response)
+
+    def send(self, call: HTTPCall) -> Reply:
+        """Send one request with retries; return its decoded JSON reply."""
+        deadline = Deadline(self.settings.timeout)
+        for attempt in tenacity.Retrying(**retry_policy(self.settings, deadline)):
+            with attempt:
+                return self._once(call, deadline)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _open(self, call: HTTPCall, deadline: Deadline) -> httpx.Response:
+        request = self._request(self.client, call, deadline, stream=True)
+        try:
+            response = self.client.send(request, stream=True)
+        except httpx.TransportError as err:
+            raise _map_transport_error(err, request) from err
+        if response.status_code >= 400:
+            try:
+                response.read()
+            finally:
+                response.close()
+            raise error_from_response(response)
+        return response
+
+    def open_stream(self, call: HTTPCall) -> httpx.Response:
+        """Open a streaming response (retrying only while opening); the caller must close it."""
+        deadline = Deadline(self.settings.timeout)
+        for attempt in tenacity.Retrying(**retry_policy(self.settings, deadline)):
+            with attempt:
+                return self._open(call, deadline)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    @contextmanager
+    def lines(response: httpx.Response) -> Iterator[Iterator[str]]:
+        """The body's lines; transport errors while reading become easyllm errors; always closes."""
+        try:
+            yield response.iter_lines()
+        except httpx.TransportError as err:
+            raise _map_transport_error(err, response.request) from err
+        finally:
+            response.close()
+
+
+class AsyncTransport(_Base):
+    """Non-blocking I/O over a pooled `httpx.AsyncClient` (one pool per event loop) or one the caller supplies."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+        super().__init__(settings)
+        self.client = client or _async_client(settings.origin)
+
+    async def _once(self, call: HTTPCall, deadline: Deadline) -> Reply:
+        request = self._request(self.client, call, deadline, stream=False)
+        try:
+            response = await self.client.send(request)
+        except httpx.TransportError as err:
+            raise _map_transport_error(err, request) from err
+        return _reply(response)
+
+    async def send(self, call: HTTPCall) -> Reply:
+        """Send one request with retries; return its decoded JSON reply."""
+        deadline = Deadline(self.settings.timeout)
+        async for attempt in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline)):
+            with attempt:
+                return await self._once(call, deadline)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _open(self, call: HTTPCall, deadline: Deadline) -> httpx.Response:
+        request = self._request(self.client, call, deadline, stream=True)
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.TransportError as err:
+            raise _map_transport_error(err, request) from err
+        if response.status_code >= 400:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+            raise error_from_response(response)
+        return response
+
+    async def open_stream(self, call: HTTPCall) -> httpx.Response:
+        """Open a streaming response (retrying only while opening); the caller must close it."""
+        deadline = Deadline(self.settings.timeout)
+        async for attempt in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline)):
+            with attempt:
+                return await self._open(call, deadline)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    @asynccontextmanager
+    async def lines(response: httpx.Response) -> AsyncIterator[AsyncIterator[str]]:
+        """The body's lines; transport errors while reading become easyllm errors; always closes."""
+        try:
+            yield response.aiter_lines()
+        except httpx.TransportError as err:
+            raise _map_transport_error(err, response.request) from err
+        finally:
+            await response.aclose()
