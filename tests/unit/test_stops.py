@@ -113,9 +113,7 @@ def test_find_stop_is_the_minimum_of_str_find(case: tuple[str, list[str]]) -> No
         (["😀é"], ["hi 😀", "é!"], "hi ", True),
     ],
 )
-def test_trimmer_explicit(
-    stops: list[str], pieces: list[str], expected_emitted: str, expected_stopped: bool
-) -> None:
+def test_trimmer_explicit(stops: list[str], pieces: list[str], expected_emitted: str, expected_stopped: bool) -> None:
     emitted, tail, stopped = stream(stops, pieces)
     assert "".join(emitted) + tail == expected_emitted
     assert stopped is expected_stopped
