@@ -54,8 +54,7 @@ _async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, htt
 
 
 def _client_options() -> dict[str, Any]:
-    # Redirects are followed; httpx drops `Authorization` when a redirect leaves the origin.
-    return {"follow_redirects": True, "headers": {"user-agent": USER_AGENT}}
+    return {"headers": {"user-agent": USER_AGENT}}
 
 
 def _sync_client(origin: str) -> httpx.Client:
@@ -128,7 +127,7 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, APIConnectionError)
 
 
-_backoff = tenacity.wait_exponential_jitter(initial=0.5, max=8.0, jitter=0.5)
+_backoff = tenacity.wait_exponential(multiplier=0.5, max=8.0) + tenacity.wait_random(0, 0.5)
 
 
 def _wait(state: tenacity.RetryCallState) -> float:
@@ -189,6 +188,9 @@ def _reply(response: httpx.Response) -> Reply:
 
 
 class _Base:
+    """Shared by both shells. Redirects are followed on every send (even with a caller's own client); httpx drops
+    `Authorization` when a redirect leaves the origin, so the token never reaches another host."""
+
     def __init__(self, settings: Settings) -> None:
         apply_log_env()
         self.settings = settings
@@ -220,7 +222,7 @@ class SyncTransport(_Base):
     def _once(self, call: HTTPCall, deadline: Deadline) -> Reply:
         request = self._request(self.client, call, deadline, stream=False)
         try:
-            response = self.client.send(request)
+            response = self.client.send(request, follow_redirects=True)
         except httpx.TransportError as err:
             raise _map_transport_error(err, request) from err
         return _reply(response)
@@ -236,7 +238,7 @@ class SyncTransport(_Base):
     def _open(self, call: HTTPCall, deadline: Deadline) -> httpx.Response:
         request = self._request(self.client, call, deadline, stream=True)
         try:
-            response = self.client.send(request, stream=True)
+            response = self.client.send(request, stream=True, follow_redirects=True)
         except httpx.TransportError as err:
             raise _map_transport_error(err, request) from err
         if response.status_code >= 400:
@@ -277,7 +279,7 @@ class AsyncTransport(_Base):
     async def _once(self, call: HTTPCall, deadline: Deadline) -> Reply:
         request = self._request(self.client, call, deadline, stream=False)
         try:
-            response = await self.client.send(request)
+            response = await self.client.send(request, follow_redirects=True)
         except httpx.TransportError as err:
             raise _map_transport_error(err, request) from err
         return _reply(response)
@@ -293,7 +295,7 @@ class AsyncTransport(_Base):
     async def _open(self, call: HTTPCall, deadline: Deadline) -> httpx.Response:
         request = self._request(self.client, call, deadline, stream=True)
         try:
-            response = await self.client.send(request, stream=True)
+            response = await self.client.send(request, stream=True, follow_redirects=True)
         except httpx.TransportError as err:
             raise _map_transport_error(err, request) from err
         if response.status_code >= 400:

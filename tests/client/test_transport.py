@@ -1,0 +1,198 @@
+"""Errors, retries, deadlines, auth and URLs, through both shells."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from easyllm import errors
+from easyllm.clients import huggingface
+from easyllm.settings import resolve_settings
+from tests.client.fake_tgi import generate_body, reply
+from tests.client.test_chat import chat
+
+TOKEN = "hf_" + "S3cr3tT0k3n" * 3
+
+OK = reply(json_body=generate_body("fine"))
+
+
+def test_validation_error_maps_to_unprocessable_with_server_message(make_runner: Any) -> None:
+    body = {"error": "Input validation error: `inputs` must have less than 2048 tokens", "error_type": "validation"}
+    run = make_runner(reply(422, json_body=body))
+    with pytest.raises(errors.UnprocessableEntityError) as info:
+        chat(run)
+    assert info.value.status_code == 422 and info.value.type == "validation"
+    assert "must have less than 2048 tokens" in str(info.value)
+    assert isinstance(info.value, huggingface.error.InvalidRequestError)
+    assert len(run.server.requests) == 1  # never retried
+
+
+@pytest.mark.parametrize(
+    ("status", "cls", "v0"),
+    [
+        (400, errors.BadRequestError, huggingface.error.InvalidRequestError),
+        (401, errors.AuthenticationError, huggingface.error.AuthenticationError),
+        (403, errors.PermissionDeniedError, huggingface.error.PermissionError),
+        (404, errors.NotFoundError, huggingface.error.InvalidRequestError),
+        (424, errors.APIStatusError, huggingface.error.APIError),
+        (500, errors.InternalServerError, huggingface.error.APIError),
+    ],
+)
+def test_status_codes_map_to_openai_names(make_runner: Any, status: int, cls: type, v0: type) -> None:
+    run = make_runner(reply(status, json_body={"error": "nope"}))
+    with pytest.raises(cls) as info:
+        chat(run, max_retries=0)
+    assert isinstance(info.value, v0)
+    assert info.value.status_code == status  # type: ignore[attr-defined]
+
+
+def test_plain_text_error_body_keeps_the_server_words(make_runner: Any) -> None:
+    run = make_runner(reply(413, content=b"length limit exceeded"))
+    with pytest.raises(errors.APIStatusError, match="length limit exceeded"):
+        chat(run)
+
+
+def test_loading_model_503_is_retried_after_estimated_time(make_runner: Any) -> None:
+    loading = reply(503, json_body={"error": "Model org/m is currently loading", "estimated_time": 0.01})
+    run = make_runner(loading, OK)
+    assert chat(run).choices[0].message.content == "fine"
+    assert len(run.server.requests) == 2
+
+
+def test_rate_limit_is_retried_honouring_retry_after(make_runner: Any) -> None:
+    limited = reply(
+        429, json_body={"error": "Model is overloaded", "error_type": "overloaded"}, headers={"retry-after": "0"}
+    )
+    run = make_runner(limited, limited, OK)
+    assert chat(run).choices[0].message.content == "fine"
+    assert len(run.server.requests) == 3
+
+
+def test_retries_stop_at_max_retries_and_raise_the_server_error(make_runner: Any) -> None:
+    limited = reply(429, json_body={"error": "slow down"}, headers={"retry-after": "0"})
+    run = make_runner(limited)
+    with pytest.raises(huggingface.error.RateLimitError, match="slow down"):
+        chat(run, max_retries=1)
+    assert len(run.server.requests) == 2
+
+
+def test_wait_longer_than_the_deadline_fails_at_once(make_runner: Any) -> None:
+    loading = reply(503, json_body={"error": "Model org/m is currently loading", "estimated_time": 120.0})
+    run = make_runner(loading, OK)
+    with pytest.raises(huggingface.error.ServiceUnavailableError, match="currently loading"):
+        chat(run, timeout=5)
+    assert len(run.server.requests) == 1
+
+
+def test_connect_errors_are_retried_then_raised(make_runner: Any) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    run = make_runner(refuse)
+    with pytest.raises(errors.APIConnectionError, match="connection refused"):
+        chat(run, max_retries=1)
+    assert len(run.server.requests) == 2
+
+
+def test_connect_error_then_success(make_runner: Any) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    run = make_runner(refuse, OK)
+    assert chat(run).choices[0].message.content == "fine"
+
+
+def test_timeout_maps_to_api_timeout_error_and_is_not_retried(make_runner: Any) -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    run = make_runner(slow)
+    with pytest.raises(huggingface.error.Timeout):
+        chat(run)
+    assert len(run.server.requests) == 1
+
+
+def test_stream_open_is_retried_but_errors_raise_from_create(make_runner: Any) -> None:
+    run = make_runner(reply(401, content=b""))
+    with pytest.raises(errors.AuthenticationError, match="Check the token"):
+        chat(run, stream=True)
+
+
+def test_token_is_sent_as_bearer_and_never_shown(
+    make_runner: Any, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EASYLLM_LOG", "debug")
+    run = make_runner(reply(401, json_body={"error": "Invalid credentials in Authorization header"}))
+    with caplog.at_level(logging.DEBUG, logger="easyllm"), pytest.raises(errors.AuthenticationError) as info:
+        chat(run, api_key=TOKEN)
+    assert run.server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+    assert "<redacted>" in caplog.text
+    for text in (caplog.text, str(info.value), repr(info.value), repr(resolve_settings(api_key=TOKEN))):
+        assert TOKEN not in text
+
+
+def test_token_comes_from_the_environment(make_runner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    run = make_runner(OK)
+    chat(run)
+    assert run.server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_huggingface_token_wins_over_hf_token(make_runner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_other")
+    monkeypatch.setenv("HUGGINGFACE_TOKEN", TOKEN)
+    run = make_runner(OK)
+    chat(run)
+    assert run.server.requests[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def test_no_token_no_authorization_header(make_runner: Any) -> None:
+    run = make_runner(OK)
+    chat(run)
+    assert "authorization" not in run.server.requests[0].headers
+
+
+def test_authorization_is_not_sent_to_another_host_after_a_redirect(make_runner: Any) -> None:
+    def route(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "tgi.test":
+            return httpx.Response(307, headers={"location": "http://elsewhere.test/generate"})
+        return OK(request)
+
+    run = make_runner(route)
+    chat(run, api_key=TOKEN)
+    first, second = run.server.requests
+    assert first.headers["authorization"] == f"Bearer {TOKEN}"
+    assert second.url.host == "elsewhere.test" and "authorization" not in second.headers
+
+
+def test_model_collection_url_appends_the_model(make_runner: Any) -> None:
+    run = make_runner(OK)
+    chat(run, api_base="https://api-inference.test/models", model="org/name")
+    assert str(run.server.requests[0].url) == "https://api-inference.test/models/org/name"
+
+
+def test_collection_without_a_model_is_refused(make_runner: Any) -> None:
+    run = make_runner(OK)
+    with pytest.raises(errors.InvalidParameterError, match="`model`"):
+        chat(run, api_base="https://api-inference.test/models")
+
+
+def test_server_base_is_used_as_is(make_runner: Any) -> None:
+    run = make_runner(OK)
+    chat(run, api_base="http://tgi.test/", model="label-only")
+    assert str(run.server.requests[0].url) == "http://tgi.test"
+
+
+def test_module_api_base_and_env_are_read_at_call_time(make_runner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HUGGINGFACE_API_BASE", "http://from-env.test")
+    run = make_runner(OK)
+    huggingface_kwargs = {"messages": [{"role": "user", "content": "x"}], "prompt_builder": "chatml"}
+    run.shell == "sync"  # noqa: B015 - the runner fills api_base unless told otherwise
+    run(huggingface.ChatCompletion, api_base=None, **huggingface_kwargs)
+    assert run.server.requests[0].url.host == "from-env.test"
+    monkeypatch.setattr(huggingface, "api_base", "http://from-module.test")
+    run(huggingface.ChatCompletion, api_base=None, **huggingface_kwargs)
+    assert run.server.requests[1].url.host == "from-module.test"

@@ -1,0 +1,37 @@
+"""Shared fixtures: every test starts with clean module settings, no token, and an empty /info cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from easyllm import calls
+from easyllm.clients import huggingface
+
+_SETTINGS = (
+    "api_key",
+    "api_base",
+    "prompt_builder",
+    "stop_sequences",
+    "timeout",
+    "max_retries",
+    "http_client",
+    "async_http_client",
+)
+_ENV = ("HUGGINGFACE_TOKEN", "HF_TOKEN", "HUGGINGFACE_API_BASE", "HUGGINGFACE_PROMPT", "EASYLLM_LOG")
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    for name in _SETTINGS:
+        monkeypatch.setattr(huggingface, name, None)
+    for name in _ENV:
+        monkeypatch.delenv(name, raising=False)
+    # No CLI login either: point huggingface_hub at a token file that does not exist.
+    monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    calls._batch_sizes.clear()
+    yield
+    calls._batch_sizes.clear()
