@@ -3,7 +3,8 @@
 Imported only when a template is first compiled, so `import easyllm` does not pay for jinja2.
 
 - `ImmutableSandboxedEnvironment`: a template cannot reach Python internals or mutate its inputs; trying
-  raises `jinja2.sandbox.SecurityError`.
+  raises `jinja2.sandbox.SecurityError`. Stricter than jinja2's default, merely *reading* an unsafe
+  attribute (`{{ x.__globals__ }}`) raises too, instead of rendering as an empty string.
 - `trim_blocks` and `lstrip_blocks`, and the `loopcontrols` extension (`{% break %}`, `{% continue %}`).
 - A `{% generation %}...{% endgeneration %}` tag that renders its body (transformers uses it to mark
   assistant tokens for training masks; for rendering it changes nothing).
@@ -18,7 +19,8 @@ import json
 from datetime import datetime
 from typing import Any, NoReturn
 
-from jinja2 import Template, TemplateError, nodes
+from jinja2 import Template, TemplateError, Undefined, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.ext import Extension
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -59,9 +61,16 @@ def _tojson(
     return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
 
+class _StrictSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, failing at the first unsafe attribute lookup rather than when it is used."""
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
+
+
 @functools.lru_cache(maxsize=1)
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _StrictSandbox(
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=[_GenerationBlock, "jinja2.ext.loopcontrols"],
