@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from huggingface_hub import constants as hf_constants
 
 from easyllm import calls
 from easyllm.clients import huggingface
@@ -31,6 +32,7 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
         monkeypatch.delenv(name, raising=False)
     # No CLI login either: point huggingface_hub at a token file that does not exist.
     monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "no-token"))
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     calls._batch_sizes.clear()
     yield

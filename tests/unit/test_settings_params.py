@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from huggingface_hub import constants as hf_constants
+
+from easyllm.errors import InvalidParameterError
+from easyllm.protocol.params import combine_stops, parse_options, seeds_for, tgi_parameters
+from easyllm.settings import DEFAULT_API_BASE, resolve_settings
+
+
+def test_defaults_and_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "none"))
+    for name in ("HUGGINGFACE_TOKEN", "HF_TOKEN", "HUGGINGFACE_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    s = resolve_settings()
+    assert s.api_base == DEFAULT_API_BASE and s.api_key is None and s.is_model_collection
+    monkeypatch.setenv("HUGGINGFACE_API_BASE", "http://env.test")
+    assert resolve_settings().api_base == "http://env.test"
+    assert resolve_settings(module_api_base="http://module.test").api_base == "http://module.test"
+    assert (
+        resolve_settings(api_base="http://arg.test", module_api_base="http://module.test").api_base == "http://arg.test"
+    )
+
+
+def test_cli_login_token_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("hf_fromlogin")
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(token_file))
+    for name in ("HUGGINGFACE_TOKEN", "HF_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert resolve_settings().api_key == "hf_fromlogin"
+
+
+def test_settings_repr_hides_the_token() -> None:
+    assert "hf_secret" not in repr(resolve_settings(api_key="hf_secret", api_base="http://x.test"))
+
+
+def test_stops_merge_in_order_without_duplicates() -> None:
+    assert combine_stops(["</s>"], "##", ["##", "", "</s>"], None) == ("</s>", "##")
+
+
+def test_at_most_four_stops_are_sent() -> None:
+    params = tgi_parameters(parse_options({}), ["a", "b", "c", "d", "e"], seed=None)
+    assert params["stop"] == ["a", "b", "c", "d"]
+
+
+def test_top_p_zero_is_greedy() -> None:
+    assert tgi_parameters(parse_options({"top_p": 0}), [], seed=None)["do_sample"] is False
+
+
+def test_seeds_are_distinct_and_reproducible() -> None:
+    assert seeds_for(parse_options({"n": 3, "seed": 5})) == [5, 6, 7]
+    assert seeds_for(parse_options({"n": 2})) == [None, None]
+
+
+def test_booleans_are_not_numbers() -> None:
+    with pytest.raises(InvalidParameterError, match="`max_tokens`"):
+        parse_options({"max_tokens": True})
