@@ -17,6 +17,7 @@ from easyllm.errors import EasyLLMError
 
 # Modules that add sub-commands, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "easyllm.commands",
     "easyllm.prompt_utils.cli",
     "easyllm.serve.cli",
 )
