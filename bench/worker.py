@@ -1,0 +1,125 @@
+"""One client, one scenario, in a fresh process: `python -m bench.worker CLIENT SCENARIO BASE_URL PARAMS_JSON`.
+
+Prints one JSON line with the measurements. CPU is `resource.getrusage(RUSAGE_SELF)` user + system time of this
+process (all its threads), taken around the measured operations only, after a warm-up.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from bench.clients import ADAPTERS, Adapter, raw_httpx
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def maxrss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def server_stats(base: str, reset: bool = False) -> dict[str, Any]:
+    if reset:
+        urllib.request.urlopen(urllib.request.Request(f"{base}/bench/reset", data=b"", method="POST")).read()
+        return {}
+    return json.loads(urllib.request.urlopen(f"{base}/bench/stats").read())  # type: ignore[no-any-return]
+
+
+def chat(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
+    assert a.chat is not None
+    tokens, n = p["tokens"], p["requests"]
+    for _ in range(p["warmup"]):
+        assert a.chat(tokens)
+    rounds = []
+    for _ in range(p["rounds"]):
+        c0 = cpu()
+        for _ in range(n):
+            a.chat(tokens)
+        rounds.append((cpu() - c0) / n)
+    return {"cpu_per_op": statistics.median(rounds), "rounds": rounds}
+
+
+def stream(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
+    assert a.stream is not None
+    tokens = p["tokens"]
+    for _ in range(p["warmup"]):
+        a.stream(tokens)
+    rounds, firsts = [], []
+    for _ in range(p["rounds"]):
+        c0 = cpu()
+        _, seen = a.stream(tokens)
+        rounds.append((cpu() - c0) / tokens)
+        assert seen >= tokens, f"only {seen} chunks for {tokens} tokens"
+    # Time to the first chunk on short streams, so the rest of the body is not competing for the CPU.
+    for _ in range(p["first_samples"]):
+        firsts.append(a.stream(8)[0])
+    return {"cpu_per_token": statistics.median(rounds), "rounds": rounds, "first_chunk": statistics.median(firsts)}
+
+
+def embed(a: Adapter, p: dict[str, Any], base: str) -> dict[str, Any]:
+    assert a.embed is not None
+    texts = [f"passage {i}: the quick brown fox jumps over the lazy dog" for i in range(p["texts"])]
+    a.embed(texts[:64])  # warm-up: imports, connections, /info
+    walls, cpus = [], []
+    stats: dict[str, Any] = {}
+    for _ in range(p["rounds"]):
+        server_stats(base, reset=True)
+        c0, t0 = cpu(), time.perf_counter()
+        vectors = a.embed(texts)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(cpu() - c0)
+        assert len(vectors) == len(texts)
+        stats = server_stats(base)
+    requests = sum(v for k, v in stats["counts"].items() if k.endswith("/embed"))
+    return {
+        "wall": statistics.median(walls),
+        "walls": walls,
+        "cpu": statistics.median(cpus),
+        "requests": requests,
+        "max_in_flight": stats["max_in_flight"],
+    }
+
+
+def memory(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
+    assert a.stream is not None
+    a.stream(100)
+    before = maxrss_mb()
+    _, seen = a.stream(p["tokens"])
+    return {"rss_before": before, "rss_after": maxrss_mb(), "chunks": seen}
+
+
+def main() -> None:
+    name, scenario, base, raw = sys.argv[1:5]
+    params = json.loads(raw)
+    if name == "httpx":
+        adapter: Adapter | None = raw_httpx(base, params.get("concurrency", 1))
+    elif name == "httpx-seq":
+        adapter = raw_httpx(base, 1)
+    else:
+        adapter = ADAPTERS[name](base)
+    if adapter is None or getattr(adapter, scenario if scenario != "memory" else "stream") is None:
+        print(json.dumps({"skipped": True}))
+        return
+    if scenario == "chat":
+        result = chat(adapter, params)
+    elif scenario == "stream":
+        result = stream(adapter, params)
+    elif scenario == "embed":
+        result = embed(adapter, params, base)
+    elif scenario == "memory":
+        result = memory(adapter, params)
+    else:
+        raise SystemExit(f"unknown scenario {scenario!r}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
