@@ -105,3 +105,15 @@ def test_through_the_easyllm_dispatcher(conversation_file: Path, capsys: pytest.
     assert capsys.readouterr().out == LLAMA2
     assert main(["prompt", "-f", "nope", str(conversation_file)]) == 1
     assert "Unknown prompt format 'nope'" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_gets_a_final_newline(conversation_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    assert run(["-f", "llama2", str(conversation_file)]) == 0
+    assert terminal.getvalue() == LLAMA2 + "\n"

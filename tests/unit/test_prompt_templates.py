@@ -350,3 +350,17 @@ def test_registering_a_template_format_keeps_its_stops(tmp_path: Path, monkeypat
     fmt = pu.register_prompt_builder("my-llama", from_chat_template(os.fspath(_write_config(tmp_path))))
     assert pu.get_prompt_builder("my-llama") is fmt
     assert (fmt.name, fmt.stop, fmt.bos) == ("my-llama", ("</s>",), "<s>")
+
+
+def test_config_with_a_null_template(tmp_path: Path) -> None:
+    with pytest.raises(ChatTemplateError, match="No usable chat_template"):
+        from_chat_template(_write_config(tmp_path, chat_template=None))
+
+
+def test_invalid_model_id_is_reported_as_a_template_error(tmp_path: Path) -> None:
+    with pytest.raises(ChatTemplateError, match=r"Cannot fetch the chat template of 'org/bad\.\.name'"):
+        from_chat_template("org/bad..name", cache_dir=tmp_path)
+
+
+def test_template_builder_repr_names_its_source() -> None:
+    assert repr(official("chatml").build) == "ChatTemplate(name='chat template of chat_template')"
