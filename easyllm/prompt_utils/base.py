@@ -112,7 +112,10 @@ def split_system(turns: Sequence[Turn], format_name: str) -> tuple[str | None, l
     rest = list(turns[1:] if system is not None else turns)
     for index, turn in enumerate(rest, start=len(turns) - len(rest)):
         if turn.role == "system":
-            raise refuse(f"may have a system message only first in the {format_name} format (found at {index})")
+            raise refuse(
+                f"may have a system message only as the first item in the {format_name} format "
+                f"(item {index} is a system message)"
+            )
     return system, rest
 
 

@@ -231,7 +231,7 @@ REFUSALS = [
     ("llama2", [USER, USER], "alternate"),
     ("llama2", [ASSISTANT, USER], "alternate"),
     ("llama2", [SYSTEM, ASSISTANT], "alternate"),
-    ("llama2", [USER, SYSTEM], "only first"),
+    ("llama2", [USER, SYSTEM], "only as the first item"),
     ("llama2", [SYSTEM], "user message"),
     ("llama2", [USER, TOOL], "'tool'"),
     ("mistral", [SYSTEM, USER], "system message"),
@@ -244,8 +244,14 @@ REFUSALS = [
     ("gemma", [USER, TOOL], "'tool'"),
     ("zephyr", [USER, TOOL], "'tool'"),
     ("phi3", [USER, TOOL], "'tool'"),
-    *[(fmt, [USER, SYSTEM], "only first") for fmt in ("vicuna", "wizardlm", "stablebeluga", "open_assistant")],
-    *[(fmt, [USER, SYSTEM], "only first") for fmt in ("falcon", "chatml_falcon", "chatml_starchat", "anthropic")],
+    *[
+        (fmt, [USER, SYSTEM], "only as the first item")
+        for fmt in ("vicuna", "wizardlm", "stablebeluga", "open_assistant")
+    ],
+    *[
+        (fmt, [USER, SYSTEM], "only as the first item")
+        for fmt in ("falcon", "chatml_falcon", "chatml_starchat", "anthropic")
+    ],
     *[(fmt, [USER, TOOL], "'tool'") for fmt in ("vicuna", "wizardlm", "stablebeluga", "open_assistant")],
     *[(fmt, [USER, TOOL], "'tool'") for fmt in ("falcon", "chatml_falcon", "chatml_starchat", "anthropic")],
 ]
