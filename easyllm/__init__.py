@@ -32,16 +32,22 @@ from easyllm.errors import (
 
 __version__ = "0.7.0"
 
+from easyllm.client import AsyncHuggingFace, HuggingFace
+from easyllm.streaming import AsyncStream, Stream
+
 __all__ = [
     "APIConnectionError",
     "APIError",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncHuggingFace",
+    "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
     "EasyLLMError",
+    "HuggingFace",
     "InternalServerError",
     "InvalidParameterError",
     "InvalidRequestError",
@@ -50,6 +56,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ServiceUnavailableError",
+    "Stream",
     "UnprocessableEntityError",
     "__version__",
 ]

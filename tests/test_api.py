@@ -23,6 +23,8 @@ def test_all_lists_exactly_the_public_names() -> None:
         "transport",
         "streaming",
         "calls",
+        "client",
+        "client_resources",
         "log",
         "prompt_utils",
         "cli",

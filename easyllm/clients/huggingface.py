@@ -16,7 +16,10 @@ Module settings (read when a call is made, never at import; a call's own argumen
 - `api_key`: else `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI login; none is fine for local servers.
 - `api_base`: else `HUGGINGFACE_API_BASE`, else the serverless Inference API (`.../models`).
 - `prompt_builder`: a registered format name (`"llama2"`, `"chatml"`, …) or any callable `messages -> str`;
-  else `HUGGINGFACE_PROMPT`, else llama2 with a warning.
+  else `HUGGINGFACE_PROMPT`. With none set, chat goes to TGI's Messages API so the model's own chat template is
+  used; only a server without it (found out once per server) falls back to llama2 with a warning.
+- An `api_base` ending in `/v1` (or `protocol="openai"` on a call) is an OpenAI-compatible server (vLLM,
+  llama.cpp, the HF router, `easyllm serve`): its `/chat/completions`, `/completions` and `/embeddings` are used.
 - `stop_sequences`: extra stop strings for every chat and text completion.
 - `timeout`: seconds one call may take, retries and waits included (default 600).
 - `max_retries`: retries after the first attempt (default 2).
@@ -25,7 +28,8 @@ Module settings (read when a call is made, never at import; a call's own argumen
 
 Chat and text options follow OpenAI: `max_tokens`, `temperature`, `top_p`, `n`, `stop`, `seed`,
 `frequency_penalty`, `logprobs`, `top_logprobs`, `echo` (text), `stream_options`, plus TGI's `top_k` and
-`repetition_penalty`. Errors are in `huggingface.error` under their openai<1 names.
+`repetition_penalty`; `tools`, `tool_choice` and `response_format` (`json_object`, `json_schema`; on TGI's
+native route `json_schema` becomes TGI's `grammar`). Errors are in `huggingface.error` under their openai<1 names.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from easyllm import calls
 from easyllm.clients import error
 from easyllm.errors import InvalidParameterError
 from easyllm.protocol.inputs import check_embedding_input
-from easyllm.protocol.requests import prepare_chat, prepare_completion, prepare_embeddings
+from easyllm.protocol.requests import prepare_chat, prepare_completion
 from easyllm.schema.openai import OpenAIObject, to_object
 from easyllm.settings import Settings, resolve_settings
 from easyllm.streaming import AsyncStream, Stream
@@ -89,6 +93,7 @@ def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
     settings = _settings(kwargs)
     plan = prepare_chat(
         settings,
+        protocol=kwargs.pop("protocol", "auto"),
         messages=kwargs.pop("messages", None),
         model=kwargs.pop("model", None),
         stream=bool(kwargs.pop("stream", False)),
@@ -104,6 +109,7 @@ def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
     settings = _settings(kwargs)
     plan = prepare_completion(
         settings,
+        protocol=kwargs.pop("protocol", "auto"),
         prompt=kwargs.pop("prompt", None),
         model=kwargs.pop("model", None),
         stream=bool(kwargs.pop("stream", False)),
@@ -133,7 +139,7 @@ class ChatCompletion:
                 `debug` (log the prompt sent).
         """
         settings, plan = _chat_plan(kwargs)
-        return calls.complete(plan, SyncTransport(settings, http_client), to_object)
+        return calls.complete(plan, SyncTransport(settings, http_client), to_object, to_object)
 
     @overload
     @classmethod
@@ -145,7 +151,7 @@ class ChatCompletion:
     async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
         """Async `create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
         settings, plan = _chat_plan(kwargs)
-        return await calls.acomplete(plan, AsyncTransport(settings, async_http_client), to_object)
+        return await calls.acomplete(plan, AsyncTransport(settings, async_http_client), to_object, to_object)
 
 
 class Completion:
@@ -161,7 +167,7 @@ class Completion:
     def create(cls, **kwargs: Any) -> OpenAIObject | Stream[OpenAIObject]:
         """Create a text completion; `prompt` is required; `echo` prepends it; `logprobs=k` gives top-k."""
         settings, plan = _completion_plan(kwargs)
-        return calls.complete(plan, SyncTransport(settings, http_client), to_object)
+        return calls.complete(plan, SyncTransport(settings, http_client), to_object, to_object)
 
     @overload
     @classmethod
@@ -173,11 +179,12 @@ class Completion:
     async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
         """Async `create`; with `stream=True`, an `AsyncStream`."""
         settings, plan = _completion_plan(kwargs)
-        return await calls.acomplete(plan, AsyncTransport(settings, async_http_client), to_object)
+        return await calls.acomplete(plan, AsyncTransport(settings, async_http_client), to_object, to_object)
 
 
-def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], int]:
+def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], int, Any]:
     settings = _settings(kwargs)
+    protocol = kwargs.pop("protocol", "auto")
     args = {
         "input": check_embedding_input(kwargs.pop("input", None)),
         "model": kwargs.pop("model", None),
@@ -191,7 +198,7 @@ def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], i
         raise InvalidParameterError("is not a parameter of Embedding.create", param=sorted(kwargs)[0])
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise InvalidParameterError("must be a whole number >= 1", param="max_concurrency")
-    return settings, args, concurrency
+    return settings, args, concurrency, protocol
 
 
 class Embedding:
@@ -206,15 +213,13 @@ class Embedding:
                 ("float" or "base64"), `dimensions`, `max_concurrency` (batches in flight, default 4), and
                 per-call `api_key`, `api_base`, `timeout`, `max_retries`.
         """
-        settings, args, concurrency = _embedding_args(kwargs)
+        settings, args, concurrency, protocol = _embedding_args(kwargs)
         transport = SyncTransport(settings, http_client)
-        inputs, plan = prepare_embeddings(settings, max_batch_size=calls.max_batch_size(transport), **args)
-        return calls.embed(plan, inputs, transport, to_object, concurrency)
+        return calls.embed_inputs(settings, args, transport, to_object, concurrency, protocol)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
         """Async `create`."""
-        settings, args, concurrency = _embedding_args(kwargs)
+        settings, args, concurrency, protocol = _embedding_args(kwargs)
         transport = AsyncTransport(settings, async_http_client)
-        inputs, plan = prepare_embeddings(settings, max_batch_size=await calls.amax_batch_size(transport), **args)
-        return await calls.aembed(plan, inputs, transport, to_object, concurrency)
+        return await calls.aembed_inputs(settings, args, transport, to_object, concurrency, protocol)

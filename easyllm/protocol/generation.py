@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import httpx
 
@@ -24,9 +24,18 @@ from easyllm.errors import (
 )
 from easyllm.protocol import tgi
 from easyllm.protocol.params import GenerationOptions, seeds_for, tgi_parameters, top_n_tokens
+from easyllm.protocol.sse import EventConsumer
 from easyllm.protocol.stops import StopTrimmer, trim_stop
 
-__all__ = ["GenerationPlan", "GenerationStream", "HTTPCall", "Reply", "build_completion", "plan_generation"]
+__all__ = [
+    "CompletionPlan",
+    "GenerationPlan",
+    "GenerationStream",
+    "HTTPCall",
+    "Reply",
+    "build_completion",
+    "plan_generation",
+]
 
 Kind = Literal["chat", "text"]
 
@@ -67,6 +76,32 @@ class GenerationPlan:
         """OpenAI's `object` of the full response."""
         return "chat.completion" if self.kind == "chat" else "text_completion"
 
+    def consumer(self, request: httpx.Request) -> GenerationStream:
+        """The stream state machine for this plan."""
+        return GenerationStream(self, request)
+
+    def build(self, replies: Sequence[Reply]) -> dict[str, Any]:
+        """The OpenAI response of a non-stream call, from one reply per sample."""
+        return build_completion(self, replies)
+
+
+class CompletionPlan(Protocol):
+    """What the shells need from a planned chat/text call, whatever the route (native TGI or OpenAI-compatible)."""
+
+    @property
+    def calls(self) -> tuple[HTTPCall, ...]:
+        """One request per sample."""
+
+    @property
+    def stream(self) -> bool:
+        """Whether the answer streams."""
+
+    def consumer(self, request: httpx.Request) -> EventConsumer:
+        """The stream state machine."""
+
+    def build(self, replies: Sequence[Reply]) -> dict[str, Any]:
+        """The whole answer from one reply per sample."""
+
 
 def new_id(kind: Kind) -> str:
     """A fresh response id (`chatcmpl-…` or `cmpl-…`); TGI's own id is empty."""
@@ -82,15 +117,21 @@ def plan_generation(
     url: str,
     model: str,
     stream: bool,
+    extra_parameters: Mapping[str, Any] | None = None,
 ) -> GenerationPlan:
-    """Plan the requests of one call: one per sample (`n`), each with its own seed."""
+    """Plan the requests of one call: one per sample (`n`), each with its own seed.
+
+    `extra_parameters` are added to TGI's `parameters` as they are (e.g. `grammar`).
+    """
     if stream and options.n > 1:
         raise InvalidParameterError("must be 1 when stream=True (stream one sample per call)", param="n")
     calls = tuple(
         HTTPCall(
             "POST",
             url,
-            tgi.generate_payload(prompt, tgi_parameters(options, stops, seed=seed), stream=stream),
+            tgi.generate_payload(
+                prompt, {**tgi_parameters(options, stops, seed=seed), **(extra_parameters or {})}, stream=stream
+            ),
         )
         for seed in seeds_for(options)
     )

@@ -4,16 +4,27 @@
   `{api_base}/{model}`, embeddings to `{root}/pipeline/feature-extraction/{model}`.
 - Otherwise `api_base` is the server itself (TGI, TEI, an Inference Endpoint, `easyllm serve`): generation goes to
   its root route, embeddings to `{api_base}/embed`, and `model` only names the model in the response.
+- `api_base` ending in `/v1` (or `protocol="openai"`) is an OpenAI-compatible server: `{api_base}/chat/completions`,
+  `/completions`, `/embeddings`.
 """
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from typing import Literal
+from urllib.parse import quote, urlsplit
 
 from easyllm.errors import InvalidParameterError
 from easyllm.settings import Settings
 
-__all__ = ["embedding_url", "generation_url", "info_url"]
+__all__ = [
+    "ServerProtocol",
+    "embedding_url",
+    "generation_url",
+    "info_url",
+    "is_openai_server",
+    "messages_url",
+    "openai_url",
+]
 
 _COLLECTION = "/models"
 
@@ -57,3 +68,40 @@ def embedding_url(settings: Settings, model: str | None) -> str:
 def info_url(settings: Settings) -> str | None:
     """The server's `/info` route, or None for model collections (they have none)."""
     return None if settings.is_model_collection else f"{settings.api_base}/info"
+
+
+# ---------------------------------------------------------------- OpenAI-compatible servers
+
+#: `auto`: a base ending in `/v1` is an OpenAI-compatible server, anything else TGI/TEI; or say which.
+ServerProtocol = Literal["auto", "tgi", "openai"]
+
+
+def is_openai_server(settings: Settings, protocol: ServerProtocol = "auto") -> bool:
+    """Whether `api_base` is an OpenAI-compatible server root (vLLM, llama.cpp, the HF router, `easyllm serve`).
+
+    Example:
+        >>> is_openai_server(Settings(api_base="http://127.0.0.1:8000/v1"))
+        True
+        >>> is_openai_server(Settings(api_base="http://127.0.0.1:8080"))
+        False
+    """
+    if protocol not in ("auto", "tgi", "openai"):
+        raise InvalidParameterError(f"must be 'auto', 'tgi' or 'openai', got {protocol!r}", param="protocol")
+    if protocol != "auto":
+        return protocol == "openai"
+    return urlsplit(settings.api_base).path.rstrip("/").endswith("/v1")
+
+
+def openai_url(settings: Settings, route: str) -> str:
+    """`{api_base}/{route}` on an OpenAI-compatible server (`chat/completions`, `completions`, `embeddings`)."""
+    return f"{settings.api_base}/{route}"
+
+
+def messages_url(settings: Settings, model: str | None) -> str:
+    """TGI's Messages API for this model: `/v1/chat/completions` under the generation URL.
+
+    Example:
+        >>> messages_url(Settings(api_base="http://127.0.0.1:8080"), None)
+        'http://127.0.0.1:8080/v1/chat/completions'
+    """
+    return f"{generation_url(settings, model)}/v1/chat/completions"

@@ -1,0 +1,418 @@
+"""The resources of `HuggingFace` / `AsyncHuggingFace`: `chat.completions`, `completions`, `embeddings`.
+
+Each `create` plans with `easyllm.protocol.requests`, sends with `easyllm.calls` over its client's pool, and
+shapes the answer as an `easyllm.schema.types` model. `@overload`s on `stream` give type checkers the return type:
+the answer, or a `Stream` / `AsyncStream` of chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
+
+from easyllm import calls
+from easyllm.errors import InvalidParameterError
+from easyllm.protocol.generation import CompletionPlan
+from easyllm.protocol.inputs import check_embedding_input
+from easyllm.protocol.requests import prepare_chat, prepare_completion
+from easyllm.schema import types
+from easyllm.schema.types import ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse
+from easyllm.settings import Settings
+from easyllm.streaming import AsyncStream, Stream
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from easyllm.client import AsyncHuggingFace, HuggingFace, _ClientConfig
+
+__all__ = [
+    "AsyncChat",
+    "AsyncChatCompletions",
+    "AsyncCompletions",
+    "AsyncEmbeddings",
+    "Chat",
+    "ChatCompletions",
+    "ChatCreateOptions",
+    "CompletionCreateOptions",
+    "Completions",
+    "Embeddings",
+]
+
+
+class _SamplingOptions(TypedDict, total=False):
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    top_k: int | None
+    n: int
+    stop: str | list[str] | None
+    seed: int | None
+    frequency_penalty: float | None
+    presence_penalty: float | None
+    repetition_penalty: float | None
+    logit_bias: dict[str, float] | None
+    user: str | None
+    stream_options: dict[str, bool] | None
+    response_format: dict[str, Any] | None
+    timeout: float | None
+
+
+class ChatCreateOptions(_SamplingOptions, total=False):
+    """Keyword options of `chat.completions.create` (OpenAI's, plus TGI's `top_k` and `repetition_penalty`)."""
+
+    max_completion_tokens: int | None
+    logprobs: bool | None
+    top_logprobs: int | None
+    tools: list[dict[str, Any]] | None
+    tool_choice: str | dict[str, Any] | None
+    parallel_tool_calls: bool | None
+
+
+class CompletionCreateOptions(_SamplingOptions, total=False):
+    """Keyword options of `completions.create` (`logprobs` is the legacy top-k count; `echo` prepends the prompt)."""
+
+    logprobs: int | None
+    echo: bool
+
+
+def _split(options: Mapping[str, Any]) -> tuple[float | None, dict[str, Any]]:
+    """The per-call timeout, and the generation options without it or any None."""
+    rest = {k: v for k, v in options.items() if v is not None}
+    return rest.pop("timeout", None), rest
+
+
+def _chat_plan(
+    client: _ClientConfig, messages: object, model: str | None, stream: bool, options: Mapping[str, Any]
+) -> tuple[Settings, CompletionPlan]:
+    timeout, rest = _split(options)
+    settings = client.settings(timeout)
+    plan = prepare_chat(
+        settings,
+        messages=messages,
+        model=model,
+        stream=stream,
+        prompt_builder=client.prompt_builder,
+        extra_stops=client.stop_sequences,
+        options=rest,
+        protocol=client.protocol,
+    )
+    return settings, plan
+
+
+def _completion_plan(
+    client: _ClientConfig, prompt: object, model: str | None, stream: bool, options: Mapping[str, Any]
+) -> tuple[Settings, CompletionPlan]:
+    timeout, rest = _split(options)
+    settings = client.settings(timeout)
+    plan = prepare_completion(
+        settings,
+        prompt=prompt,
+        model=model,
+        stream=stream,
+        extra_stops=client.stop_sequences,
+        options=rest,
+        protocol=client.protocol,
+    )
+    return settings, plan
+
+
+def _embedding_args(
+    input: object, model: str | None, encoding_format: str, dimensions: int | None, normalize: bool, concurrency: int
+) -> dict[str, Any]:
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidParameterError("must be a whole number >= 1", param="max_concurrency")
+    return {
+        "input": check_embedding_input(input),
+        "model": model,
+        "normalize": normalize,
+        "encoding_format": encoding_format,
+        "dimensions": dimensions,
+    }
+
+
+# ---------------------------------------------------------------- sync
+
+
+class ChatCompletions:
+    """`client.chat.completions`."""
+
+    def __init__(self, client: HuggingFace) -> None:
+        self._client = client
+
+    @overload
+    def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        stream: Literal[False] = False,
+        **options: Unpack[ChatCreateOptions],
+    ) -> ChatCompletion: ...
+    @overload
+    def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        stream: Literal[True],
+        **options: Unpack[ChatCreateOptions],
+    ) -> Stream[ChatCompletionChunk]: ...
+    @overload
+    def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        stream: bool,
+        **options: Unpack[ChatCreateOptions],
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]: ...
+    def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        stream: bool = False,
+        **options: Unpack[ChatCreateOptions],
+    ) -> ChatCompletion | Stream[ChatCompletionChunk]:
+        """Create a chat completion; with `stream=True`, a `Stream` of `ChatCompletionChunk`s.
+
+        Args:
+            messages: OpenAI chat messages (text parts, images, tool calls and results pass through to
+                servers with the Messages API).
+            model: the model id (a path under a `.../models` base; the `model` field on OpenAI servers).
+            stream: stream chunks as they are generated.
+            **options: OpenAI's options (`ChatCreateOptions`), and `timeout` for this call.
+        """
+        settings, plan = _chat_plan(self._client, messages, model, stream, options)
+        transport = self._client.transport(settings)
+        return calls.complete(plan, transport, types.chat_completion, types.chat_chunk)
+
+
+class Chat:
+    """`client.chat`."""
+
+    def __init__(self, client: HuggingFace) -> None:
+        self.completions = ChatCompletions(client)
+
+
+class Completions:
+    """`client.completions`: text completions, the prompt sent as given."""
+
+    def __init__(self, client: HuggingFace) -> None:
+        self._client = client
+
+    @overload
+    def create(
+        self,
+        *,
+        prompt: str | list[str],
+        model: str | None = None,
+        stream: Literal[False] = False,
+        **options: Unpack[CompletionCreateOptions],
+    ) -> Completion: ...
+    @overload
+    def create(
+        self,
+        *,
+        prompt: str | list[str],
+        model: str | None = None,
+        stream: Literal[True],
+        **options: Unpack[CompletionCreateOptions],
+    ) -> Stream[Completion]: ...
+    @overload
+    def create(
+        self,
+        *,
+        prompt: str | list[str],
+        model: str | None = None,
+        stream: bool,
+        **options: Unpack[CompletionCreateOptions],
+    ) -> Completion | Stream[Completion]: ...
+    def create(
+        self,
+        *,
+        prompt: str | list[str],
+        model: str | None = None,
+        stream: bool = False,
+        **options: Unpack[CompletionCreateOptions],
+    ) -> Completion | Stream[Completion]:
+        """Create a text completion; with `stream=True`, a `Stream` of `Completion` chunks.
+
+        Args:
+            prompt: one prompt (a one-element list is accepted).
+            model: the model id.
+            stream: stream chunks as they are generated.
+            **options: OpenAI's options (`CompletionCreateOptions`), and `timeout` for this call.
+        """
+        settings, plan = _completion_plan(self._client, prompt, model, stream, options)
+        transport = self._client.transport(settings)
+        return calls.complete(plan, transport, types.completion, types.completion_chunk)
+
+
+class Embeddings:
+    """`client.embeddings`."""
+
+    def __init__(self, client: HuggingFace) -> None:
+        self._client = client
+
+    def create(
+        self,
+        *,
+        input: str | list[str],
+        model: str | None = None,
+        encoding_format: Literal["float", "base64"] = "float",
+        dimensions: int | None = None,
+        normalize: bool = True,
+        user: str | None = None,
+        max_concurrency: int = calls.DEFAULT_CONCURRENCY,
+        timeout: float | None = None,
+    ) -> CreateEmbeddingResponse:
+        """Embed `input`: one vector per input in input order, batched to the server's limit.
+
+        Args:
+            input: a string or a list of strings.
+            model: the model id.
+            encoding_format: "float" or "base64" (little-endian float32).
+            dimensions: keep the first N dimensions (Matryoshka), re-normalised.
+            normalize: L2-normalise the vectors.
+            user: accepted for compatibility; not sent.
+            max_concurrency: batches in flight at once.
+            timeout: seconds this call may take.
+        """
+        args = _embedding_args(input, model, encoding_format, dimensions, normalize, max_concurrency)
+        settings = self._client.settings(timeout)
+        transport = self._client.transport(settings)
+        return calls.embed_inputs(
+            settings, args, transport, types.embedding_response, max_concurrency, self._client.protocol
+        )
+
+
+# ---------------------------------------------------------------- async
+
+
+class AsyncChatCompletions:
+    """`client.chat.completions` of `AsyncHuggingFace`."""
+
+    def __init__(self, client: AsyncHuggingFace) -> None:
+        self._client = client
+
+    @overload
+    async def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        stream: Literal[False] = False,
+        **options: Unpack[ChatCreateOptions],
+    ) -> ChatCompletion: ...
+    @overload
+    async def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        stream: Literal[True],
+        **options: Unpack[ChatCreateOptions],
+    ) -> AsyncStream[ChatCompletionChunk]: ...
+    @overload
+    async def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        stream: bool,
+        **options: Unpack[ChatCreateOptions],
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]: ...
+    async def create(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        stream: bool = False,
+        **options: Unpack[ChatCreateOptions],
+    ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
+        """Async `ChatCompletions.create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
+        settings, plan = _chat_plan(self._client, messages, model, stream, options)
+        transport = self._client.transport(settings)
+        return await calls.acomplete(plan, transport, types.chat_completion, types.chat_chunk)
+
+
+class AsyncChat:
+    """`client.chat` of `AsyncHuggingFace`."""
+
+    def __init__(self, client: AsyncHuggingFace) -> None:
+        self.completions = AsyncChatCompletions(client)
+
+
+class AsyncCompletions:
+    """`client.completions` of `AsyncHuggingFace`."""
+
+    def __init__(self, client: AsyncHuggingFace) -> None:
+        self._client = client
+
+    @overload
+    async def create(
+        self,
+        *,
+        prompt: str | list[str],
+        model: str | None = None,
+        stream: Literal[False] = False,
+        **options: Unpack[CompletionCreateOptions],
+    ) -> Completion: ...
+    @overload
+    async def create(
+        self,
+        *,
+        prompt: str | list[str],
+        model: str | None = None,
+        stream: Literal[True],
+        **options: Unpack[CompletionCreateOptions],
+    ) -> AsyncStream[Completion]: ...
+    @overload
+    async def create(
+        self,
+        *,
+        prompt: str | list[str],
+        model: str | None = None,
+        stream: bool,
+        **options: Unpack[CompletionCreateOptions],
+    ) -> Completion | AsyncStream[Completion]: ...
+    async def create(
+        self,
+        *,
+        prompt: str | list[str],
+        model: str | None = None,
+        stream: bool = False,
+        **options: Unpack[CompletionCreateOptions],
+    ) -> Completion | AsyncStream[Completion]:
+        """Async `Completions.create`; with `stream=True`, an `AsyncStream`."""
+        settings, plan = _completion_plan(self._client, prompt, model, stream, options)
+        transport = self._client.transport(settings)
+        return await calls.acomplete(plan, transport, types.completion, types.completion_chunk)
+
+
+class AsyncEmbeddings:
+    """`client.embeddings` of `AsyncHuggingFace`."""
+
+    def __init__(self, client: AsyncHuggingFace) -> None:
+        self._client = client
+
+    async def create(
+        self,
+        *,
+        input: str | list[str],
+        model: str | None = None,
+        encoding_format: Literal["float", "base64"] = "float",
+        dimensions: int | None = None,
+        normalize: bool = True,
+        user: str | None = None,
+        max_concurrency: int = calls.DEFAULT_CONCURRENCY,
+        timeout: float | None = None,
+    ) -> CreateEmbeddingResponse:
+        """Async `Embeddings.create`."""
+        args = _embedding_args(input, model, encoding_format, dimensions, normalize, max_concurrency)
+        settings = self._client.settings(timeout)
+        transport = self._client.transport(settings)
+        return await calls.aembed_inputs(
+            settings, args, transport, types.embedding_response, max_concurrency, self._client.protocol
+        )

@@ -1,0 +1,168 @@
+"""The stream state machine for OpenAI-compatible servers: SSE event data in, normalised OpenAI chunks out.
+
+Implements `easyllm.protocol.sse.EventConsumer`, so `Stream` / `AsyncStream` drive it unchanged. Output follows
+design.md §4: a role chunk first (chat), content / tool-call deltas with stop strings held back and trimmed, one
+chunk with `finish_reason`, then a usage chunk when the caller asked (`stream_options.include_usage`): the
+server's usage when it sent one, otherwise counts marked `estimated`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from easyllm.errors import APIError, APIResponseValidationError, error_from_stream_event
+from easyllm.protocol.messages import MessagesPlan, finish_reason, read_usage, tool_calls, usage
+from easyllm.protocol.stops import StopTrimmer
+
+__all__ = ["MessagesStream"]
+
+
+class MessagesStream:
+    """Normalise one OpenAI-compatible stream (chat or text) for the caller."""
+
+    def __init__(self, plan: MessagesPlan, request: httpx.Request) -> None:
+        self.plan = plan
+        self.request = request
+        self.done = False
+        self._chat = plan.kind == "chat"
+        self._object = "chat.completion.chunk" if self._chat else "text_completion"
+        self._header: dict[str, Any] | None = None
+        self._trimmer = StopTrimmer(plan.stops)
+        self._emitted: list[str] = []
+        self._finished = False
+        self._tools_called = False
+        self._deltas = 0
+        self._usage: Any = None
+
+    @property
+    def partial_text(self) -> str:
+        """Everything produced so far, including what is still held back."""
+        return "".join(self._emitted) + self._trimmer.held
+
+    # ------------------------------------------------------------ the EventConsumer protocol
+
+    def feed(self, data: str) -> list[dict[str, Any]]:
+        """Take one event's data; return the chunks to hand to the caller (possibly none)."""
+        if self.done:
+            return []
+        if data == "[DONE]":
+            return self._end()
+        event = self._decode(data)
+        if event.get("usage"):
+            self._usage = event["usage"]
+        out: list[dict[str, Any]] = []
+        if self._header is None:
+            self._header = self._make_header(event)
+            if self._chat:
+                out.append(self._chunk({"role": "assistant", "content": ""}))
+        for choice in event.get("choices") or ():
+            if not self._finished:
+                out.extend(self._choice(choice))
+        if self._finished and self._trimmer.stopped:
+            out.extend(self._end())  # a client-side stop: stop reading (the server would go on)
+        return out
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The body ended without `[DONE]`: fine after a finish reason, an error before one."""
+        if self.done:
+            return []
+        if self._finished:
+            return self._end()
+        raise APIError(
+            "The stream ended before the server's final event; the answer may be cut short. "
+            "Retry, or check the server's logs.",
+            self.request,
+            partial_text=self.partial_text,
+        )
+
+    # ------------------------------------------------------------ internals
+
+    def _decode(self, data: str) -> dict[str, Any]:
+        try:
+            event = json.loads(data)
+        except ValueError as err:
+            raise APIResponseValidationError(f"unreadable stream event: {data[:200]!r}", self.request) from err
+        if not isinstance(event, dict):
+            raise APIResponseValidationError(f"unexpected stream event: {data[:200]!r}", self.request)
+        if "error" in event:
+            raise error_from_stream_event(event, self.request, partial_text=self.partial_text)
+        return event
+
+    def _make_header(self, event: dict[str, Any]) -> dict[str, Any]:
+        plan = self.plan
+        server_id, created, model = event.get("id"), event.get("created"), event.get("model")
+        return {
+            "id": server_id if isinstance(server_id, str) and server_id else plan.id,
+            "object": self._object,
+            "created": created if isinstance(created, int) and created > 0 else plan.created,
+            "model": model if plan.flavour == "openai" and isinstance(model, str) and model else plan.model,
+            "system_fingerprint": event.get("system_fingerprint"),
+        }
+
+    def _chunk(self, delta: dict[str, Any] | None, reason: str | None = None, logprobs: Any = None) -> dict[str, Any]:
+        if self._chat:
+            choice = {"index": 0, "delta": delta or {}, "logprobs": logprobs, "finish_reason": reason}
+        else:
+            text = (delta or {}).get("content", "")
+            choice = {"index": 0, "text": text, "logprobs": logprobs, "finish_reason": reason}
+        assert self._header is not None
+        return {**self._header, "choices": [choice]}
+
+    def _choice(self, choice: dict[str, Any]) -> list[dict[str, Any]]:
+        out = []
+        raw = (choice.get("delta") or {}) if self._chat else {"content": choice.get("text")}
+        content = raw.get("content")
+        delta: dict[str, Any] = {}
+        if content:
+            self._deltas += 1
+            piece = self._trimmer.feed(content)
+            if piece:
+                self._emitted.append(piece)
+                delta["content"] = piece
+        calls = tool_calls(raw.get("tool_calls"))
+        if calls:
+            self._tools_called = True
+            delta["tool_calls"] = calls
+        logprobs = choice.get("logprobs")
+        if delta or logprobs:
+            out.append(self._chunk(delta, logprobs=logprobs))
+        if self._trimmer.stopped:
+            self._finished = True
+            out.append(self._chunk(None, "stop"))
+            return out
+        reason = finish_reason(choice.get("finish_reason"), kind=self.plan.kind, tools_called=self._tools_called)
+        if reason is not None:
+            out.extend(self._close(reason))
+        return out
+
+    def _close(self, reason: str) -> list[dict[str, Any]]:
+        self._finished = True
+        out = []
+        rest = self._trimmer.flush()
+        if rest:
+            self._emitted.append(rest)
+            out.append(self._chunk({"content": rest}))
+        out.append(self._chunk(None, reason))
+        return out
+
+    def _end(self) -> list[dict[str, Any]]:
+        self.done = True
+        out = [] if self._finished or self._header is None else self._close("stop")
+        if self.plan.include_usage:
+            out.append(self._usage_chunk())
+        return out
+
+    def _usage_chunk(self) -> dict[str, Any]:
+        prompt, completion = read_usage(self._usage)
+        if completion is None and self._deltas:
+            completion = self._deltas  # one delta per token on TGI, llama.cpp and vLLM; still flagged below
+            counted = usage(self.plan, prompt, completion, "")
+            counted["estimated"] = True
+        else:
+            counted = usage(self.plan, prompt, completion, "".join(self._emitted))
+        if self._header is None:
+            self._header = self._make_header({})
+        return {**self._header, "choices": [], "usage": counted}

@@ -1,0 +1,105 @@
+"""Chat and text options for every route: OpenAI's sampling options plus tools and structured output.
+
+`GenerationOptions` (params.py) holds what TGI's native routes understand; `ChatOptions` adds what OpenAI-compatible
+servers (and TGI's Messages API) take: `tools`, `tool_choice`, `response_format`, `parallel_tool_calls`,
+`max_completion_tokens`. Which options a route refuses is decided here, once, for both shells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError
+
+from easyllm.errors import InvalidParameterError
+from easyllm.protocol import params
+
+__all__ = ["ChatOptions", "Route", "native_grammar", "parse_chat_options"]
+
+#: `tgi`: TGI's native routes, prompt built here; `messages`: TGI's Messages API; `openai`: an OpenAI-compatible
+#: server (`.../v1`: vLLM, llama.cpp, the HF router, `easyllm serve`).
+Route = Literal["tgi", "messages", "openai"]
+
+#: TGI's default `--max-top-n-tokens`.
+MAX_TOP_N_TOKENS = 5
+
+
+class ChatOptions(params.GenerationOptions):
+    """The options of one chat or text call on any route (validated against OpenAI's ranges)."""
+
+    max_completion_tokens: Annotated[int | None, Field(ge=1, description="OpenAI's newer name of max_tokens.")] = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+    top_logprobs: Annotated[int | None, Field(ge=0, le=20, description="Alternatives per token.")] = None
+
+
+def _validate(values: Mapping[str, Any]) -> ChatOptions:
+    try:
+        return ChatOptions.model_validate(dict(values))
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"][:1]) or None
+        if first["type"] == "extra_forbidden":
+            raise InvalidParameterError("is not a parameter easyllm knows", param=loc) from None
+        raise InvalidParameterError(f"is invalid: {first['msg']}", param=loc) from None
+
+
+def _check_response_format(value: Mapping[str, Any] | None) -> None:
+    if value is None:
+        return
+    kind = value.get("type")
+    if kind not in ("text", "json_object", "json_schema"):
+        raise InvalidParameterError(
+            f"type must be 'text', 'json_object' or 'json_schema', got {kind!r}", param="response_format"
+        )
+    if kind == "json_schema" and not isinstance((value.get("json_schema") or {}).get("schema"), Mapping):
+        raise InvalidParameterError(
+            "json_schema needs {'json_schema': {'name': ..., 'schema': {...}}}", param="response_format"
+        )
+
+
+def _refuse_on_native(options: ChatOptions) -> None:
+    params._refuse_unsupported(options)
+    if options.top_logprobs is not None and options.top_logprobs > MAX_TOP_N_TOKENS:
+        raise InvalidParameterError("must be at most 5 on TGI's native routes (max_top_n_tokens)", param="top_logprobs")
+    if options.tools or options.tool_choice:
+        raise InvalidParameterError(
+            "needs a server with the Messages API (unset prompt_builder, or use an OpenAI-compatible .../v1 base)",
+            param="tools",
+        )
+    if options.response_format and options.response_format.get("type") == "json_object":
+        raise InvalidParameterError(
+            "json_object needs the Messages API; on TGI's native route use json_schema (sent as TGI's grammar)",
+            param="response_format",
+        )
+
+
+def parse_chat_options(values: Mapping[str, Any], route: Route) -> ChatOptions:
+    """Validate raw keyword arguments for `route`; raise `InvalidParameterError` naming the first bad field.
+
+    Example:
+        >>> parse_chat_options({"max_completion_tokens": 8}, "openai").max_tokens
+        8
+    """
+    options = _validate(values)
+    _check_response_format(options.response_format)
+    if options.max_completion_tokens is not None and options.max_tokens is None:
+        options = options.model_copy(update={"max_tokens": options.max_completion_tokens})
+    if route == "tgi":
+        _refuse_on_native(options)
+    return options
+
+
+def native_grammar(response_format: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """TGI's `grammar` parameter for OpenAI's `response_format` (json_schema only), or None.
+
+    Example:
+        >>> native_grammar({"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}})
+        {'type': 'json', 'value': {'type': 'object'}}
+    """
+    if not response_format or response_format.get("type") != "json_schema":
+        return None
+    return {"type": "json", "value": response_format["json_schema"]["schema"]}

@@ -1,0 +1,298 @@
+"""Pydantic models shaped like the openai>=1 types, returned by `easyllm.HuggingFace` and `AsyncHuggingFace`.
+
+Field names, optionality and `Literal`s follow openai-python's `openai.types` so `model_dump()` validates against
+them; extra keys are kept (like openai's own models), which is where easyllm's `usage.estimated` flag lives.
+
+Whole responses are validated (`from_*` below); stream chunks take a lean path (`model_construct` on dicts easyllm
+built itself) so each token costs a few microseconds.
+
+Example:
+    >>> chunk = chat_chunk({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
+    ...     "choices": [{"index": 0, "delta": {"content": "Hi"}, "logprobs": None, "finish_reason": None}]})
+    >>> chunk.choices[0].delta.content
+    'Hi'
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel as _PydanticModel
+from pydantic import ConfigDict
+
+__all__ = [
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatCompletionMessage",
+    "ChatCompletionMessageToolCall",
+    "ChatCompletionTokenLogprob",
+    "Choice",
+    "ChoiceDelta",
+    "ChoiceDeltaToolCall",
+    "ChoiceDeltaToolCallFunction",
+    "ChoiceLogprobs",
+    "ChunkChoice",
+    "Completion",
+    "CompletionChoice",
+    "CompletionLogprobs",
+    "CompletionUsage",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingUsage",
+    "Function",
+    "TopLogprob",
+    "chat_chunk",
+    "chat_completion",
+    "completion",
+    "completion_chunk",
+    "embedding_response",
+]
+
+ChatFinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
+
+
+class BaseModel(_PydanticModel):
+    """Base of every response model: extra fields are kept, as in openai's models."""
+
+    model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+
+class CompletionUsage(BaseModel):
+    """Token counts; `estimated` (an extra field) is True when easyllm had to estimate them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class TopLogprob(BaseModel):
+    """One alternative token at a position."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class ChatCompletionTokenLogprob(BaseModel):
+    """One generated token with its log-probability and the alternatives asked for."""
+
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+    top_logprobs: list[TopLogprob]
+
+
+class ChoiceLogprobs(BaseModel):
+    """Log-probabilities of a chat choice."""
+
+    content: list[ChatCompletionTokenLogprob] | None = None
+    refusal: list[ChatCompletionTokenLogprob] | None = None
+
+
+class Function(BaseModel):
+    """The function a tool call invokes; `arguments` is a JSON string."""
+
+    name: str
+    arguments: str
+
+
+class ChatCompletionMessageToolCall(BaseModel):
+    """A tool call in an assistant message."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: Function
+
+
+class ChatCompletionMessage(BaseModel):
+    """The assistant's message."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChatCompletionMessageToolCall] | None = None
+
+
+class Choice(BaseModel):
+    """One sample of a chat completion."""
+
+    index: int
+    message: ChatCompletionMessage
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: ChatFinishReason
+
+
+class ChatCompletion(BaseModel):
+    """A chat completion (`object="chat.completion"`)."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    system_fingerprint: str | None = None
+    choices: list[Choice]
+    usage: CompletionUsage | None = None
+
+
+class ChoiceDeltaToolCallFunction(BaseModel):
+    """A fragment of a streamed tool call's function."""
+
+    name: str | None = None
+    arguments: str | None = None
+
+
+class ChoiceDeltaToolCall(BaseModel):
+    """A fragment of a streamed tool call."""
+
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChoiceDeltaToolCallFunction | None = None
+
+
+class ChoiceDelta(BaseModel):
+    """What one chunk adds to the message."""
+
+    role: Literal["developer", "system", "user", "assistant", "tool"] | None = None
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChoiceDeltaToolCall] | None = None
+
+
+class ChunkChoice(BaseModel):
+    """One choice of a stream chunk."""
+
+    index: int
+    delta: ChoiceDelta
+    logprobs: ChoiceLogprobs | None = None
+    finish_reason: ChatFinishReason | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """A chat stream chunk (`object="chat.completion.chunk"`)."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    system_fingerprint: str | None = None
+    choices: list[ChunkChoice]
+    usage: CompletionUsage | None = None
+
+
+class CompletionLogprobs(BaseModel):
+    """Legacy completion log-probabilities."""
+
+    tokens: list[str] | None = None
+    token_logprobs: list[float | None] | None = None
+    top_logprobs: list[dict[str, float | None]] | None = None
+    text_offset: list[int] | None = None
+
+
+class CompletionChoice(BaseModel):
+    """One sample of a text completion; in a stream, `finish_reason` is None until the last chunk."""
+
+    index: int
+    text: str
+    logprobs: CompletionLogprobs | None = None
+    finish_reason: Literal["stop", "length", "content_filter"] | None = None
+
+
+class Completion(BaseModel):
+    """A text completion or one chunk of its stream (`object="text_completion"`)."""
+
+    id: str
+    object: Literal["text_completion"] = "text_completion"
+    created: int
+    model: str
+    system_fingerprint: str | None = None
+    choices: list[CompletionChoice]
+    usage: CompletionUsage | None = None
+
+
+class Embedding(BaseModel):
+    """One input's vector (a base64 string with `encoding_format="base64"`)."""
+
+    index: int
+    object: Literal["embedding"] = "embedding"
+    embedding: list[float] | str
+
+
+class EmbeddingUsage(BaseModel):
+    """Tokens read by an embedding call."""
+
+    prompt_tokens: int
+    total_tokens: int
+
+
+class CreateEmbeddingResponse(BaseModel):
+    """The answer of `embeddings.create` (`object="list"`)."""
+
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage
+
+
+# ---------------------------------------------------------------- converters (the `convert` callables of calls.py)
+
+
+def chat_completion(value: dict[str, Any]) -> ChatCompletion:
+    """Validate a whole chat completion."""
+    return ChatCompletion.model_validate(value)
+
+
+def completion(value: dict[str, Any]) -> Completion:
+    """Validate a whole text completion."""
+    return Completion.model_validate(value)
+
+
+def embedding_response(value: dict[str, Any]) -> CreateEmbeddingResponse:
+    """Validate an embedding answer."""
+    return CreateEmbeddingResponse.model_validate(value)
+
+
+def _usage(value: Any) -> CompletionUsage | None:
+    return None if value is None else CompletionUsage.model_construct(**value)
+
+
+def _delta(delta: dict[str, Any]) -> ChoiceDelta:
+    if "tool_calls" in delta:
+        return ChoiceDelta.model_validate(delta)
+    return ChoiceDelta.model_construct(**delta)
+
+
+def _chunk_choice(choice: dict[str, Any]) -> ChunkChoice:
+    logprobs = choice.get("logprobs")
+    return ChunkChoice.model_construct(
+        index=choice["index"],
+        delta=_delta(choice["delta"]),
+        logprobs=None if logprobs is None else ChoiceLogprobs.model_validate(logprobs),
+        finish_reason=choice.get("finish_reason"),
+    )
+
+
+def chat_chunk(value: dict[str, Any]) -> ChatCompletionChunk:
+    """A chat chunk from a dict easyllm built (no re-validation of the common fields: a stream's hot path)."""
+    fields = dict(value)
+    fields["choices"] = [_chunk_choice(c) for c in value["choices"]]
+    fields["usage"] = _usage(value.get("usage"))
+    return ChatCompletionChunk.model_construct(**fields)
+
+
+def _completion_choice(choice: dict[str, Any]) -> CompletionChoice:
+    logprobs = choice.get("logprobs")
+    return CompletionChoice.model_construct(
+        index=choice["index"],
+        text=choice["text"],
+        logprobs=None if logprobs is None else CompletionLogprobs.model_validate(logprobs),
+        finish_reason=choice.get("finish_reason"),
+    )
+
+
+def completion_chunk(value: dict[str, Any]) -> Completion:
+    """A text-completion chunk from a dict easyllm built (the lean path, as `chat_chunk`)."""
+    fields = dict(value)
+    fields["choices"] = [_completion_choice(c) for c in value["choices"]]
+    fields["usage"] = _usage(value.get("usage"))
+    return Completion.model_construct(**fields)
