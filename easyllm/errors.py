@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # httpx is imported where an error is built, keeping `import easyllm` light
+    import httpx
 
 __all__ = [
     "APIConnectionError",
@@ -264,6 +265,8 @@ def _status_class(status: int) -> type[APIStatusError]:
 
 
 def _decode_body(response: httpx.Response) -> object | None:
+    import httpx
+
     try:
         raw = response.content
     except httpx.ResponseNotRead:
@@ -315,6 +318,7 @@ def error_from_response(response: httpx.Response, *, body: object | None = None)
         body: the decoded body, when the caller already has it.
 
     Example:
+        >>> import httpx
         >>> req = httpx.Request("POST", "http://127.0.0.1:8080/generate")
         >>> resp = httpx.Response(429, request=req, json={"error": "Model is overloaded", "error_type": "overloaded"})
         >>> err = error_from_response(resp)
@@ -347,6 +351,8 @@ def error_from_stream_event(
     else:
         error_type = str(event.get("error_type", "")).lower()
         status = _STATUS_BY_ERROR_TYPE.get(error_type, 500)
+    import httpx
+
     text = server_message(dict(event)) or "An error occurred during streaming"
     response = httpx.Response(status, request=request, json=dict(event))
     message = f"Error in stream: {text}"

@@ -35,9 +35,10 @@ class Stream(Generic[T]):
         self._iterator = self._iterate(SSEPipeline(consumer), convert)
 
     def _iterate(self, pipe: SSEPipeline, convert: Convert[T]) -> Generator[T, None, None]:
+        feed_line = pipe.feed_line
         with SyncTransport.lines(self.response) as lines:
             for line in lines:
-                for item in pipe.feed_line(line):
+                for item in feed_line(line):
                     yield convert(item)
                 if pipe.done:
                     return
@@ -45,7 +46,8 @@ class Stream(Generic[T]):
                 yield convert(item)
 
     def __iter__(self) -> Iterator[T]:
-        return self
+        # `for chunk in stream` drives the generator itself (no `__next__` frame per chunk); `next(stream)` works too.
+        return self._iterator
 
     def __next__(self) -> T:
         return next(self._iterator)
@@ -82,7 +84,7 @@ class AsyncStream(Generic[T]):
                 yield convert(item)
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return self
+        return self._iterator
 
     async def __anext__(self) -> T:
         return await self._iterator.__anext__()

@@ -91,6 +91,8 @@ class StopTrimmer:
         # Last characters of all proper prefixes: a text ending in none of them holds nothing back.
         self._prefix_ends: frozenset[str] = frozenset(prefix[-1] for prefix in self._prefixes)
         self._max_hold = max((len(stop) - 1 for stop in self._stops), default=0)
+        # First characters of all stops: a piece containing none of them (with nothing held) is safe as it is.
+        self._firsts: frozenset[str] = frozenset(stop[0] for stop in self._stops)
         self._held = ""
         self.stopped = False
 
@@ -114,6 +116,8 @@ class StopTrimmer:
             return piece
         if self.stopped:
             return ""
+        if not self._held and self._firsts.isdisjoint(piece):
+            return piece  # no stop can start in it, so none ends in it and no suffix could begin one
         pending = self._held + piece if self._held else piece
         cut = find_stop(pending, self._stops)
         hold = self._hold_start(pending)

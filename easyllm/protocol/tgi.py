@@ -8,7 +8,7 @@ in-band `error` before anything else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from easyllm.errors import APIResponseValidationError
@@ -47,13 +47,22 @@ class Token:
 
 @dataclass(frozen=True, slots=True)
 class Generated:
-    """A finished generation as the server reported it (before stop trimming)."""
+    """A finished generation as the server reported it (before stop trimming).
+
+    `details` is TGI's raw `details` object; `tokens` reads it only when asked (log-probabilities), so an answer
+    whose per-token details nobody wants costs nothing to keep.
+    """
 
     text: str
     finish_reason: str | None
     generated_tokens: int | None
     prompt_tokens: int | None
-    tokens: tuple[Token, ...] = ()
+    details: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """The generated tokens with their log-probabilities and alternatives (empty without details)."""
+        return _tokens(self.details) if self.details else ()
 
 
 def _int_or_none(value: object) -> int | None:
@@ -68,13 +77,13 @@ def _tokens(details: Mapping[str, Any]) -> tuple[Token, ...]:
     tops = details.get("top_tokens") or []
     out = []
     for i, tok in enumerate(tokens):
-        top = tops[i] if i < len(tops) else []
+        top = tops[i] if i < len(tops) else None
         out.append(
             Token(
-                text=str(tok.get("text", "")),
-                logprob=tok.get("logprob"),
-                special=bool(tok.get("special", False)),
-                top=tuple((str(t.get("text", "")), t.get("logprob")) for t in top),
+                str(tok.get("text", "")),
+                tok.get("logprob"),
+                bool(tok.get("special", False)),
+                tuple((str(t.get("text", "")), t.get("logprob")) for t in top) if top else (),
             )
         )
     return tuple(out)
@@ -97,7 +106,7 @@ def read_generated(body: object, headers: Mapping[str, str]) -> Generated:
         finish_reason=details.get("finish_reason"),
         generated_tokens=_int_or_none(details.get("generated_tokens")),
         prompt_tokens=prompt_tokens,
-        tokens=_tokens(details),
+        details=details,
     )
 
 
@@ -105,13 +114,14 @@ def read_token_event(event: Mapping[str, Any]) -> tuple[Token | None, Generated 
     """Read one `/generate_stream` event: its token, and on the last event the finished generation."""
     raw = event.get("token")
     token = None
-    if isinstance(raw, Mapping):
-        top = event.get("top_tokens") or []
+    if type(raw) is dict or isinstance(raw, Mapping):  # the exact-type test first: this runs once per token
+        top = event.get("top_tokens")
+        piece = raw.get("text", "")
         token = Token(
-            text=str(raw.get("text", "")),
-            logprob=raw.get("logprob"),
-            special=bool(raw.get("special", False)),
-            top=tuple((str(t.get("text", "")), t.get("logprob")) for t in top),
+            piece if type(piece) is str else str(piece),
+            raw.get("logprob"),
+            bool(raw.get("special", False)),
+            tuple((str(t.get("text", "")), t.get("logprob")) for t in top) if top else (),
         )
     text = event.get("generated_text")
     if text is None:

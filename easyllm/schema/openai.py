@@ -40,16 +40,22 @@ class OpenAIObject(dict[str, Any]):
 
 def to_object(value: dict[str, Any]) -> OpenAIObject:
     """Turn a plain dict, and every dict nested in it, into `OpenAIObject`s."""
-    return OpenAIObject({k: _convert(v) for k, v in value.items()})
+    # Runs once per streamed chunk: copy each dict in C, then replace only the values that are containers.
+    obj = OpenAIObject(value)
+    for key, item in value.items():
+        kind = type(item)
+        if kind is dict:
+            obj[key] = to_object(item)
+        elif kind is list:
+            obj[key] = _convert_list(item)
+    return obj
 
 
-def _convert(value: Any) -> Any:
-    kind = type(value)
-    if kind is dict:
-        return OpenAIObject({k: _convert(v) for k, v in value.items()})
-    if kind is list:
-        return [_convert(v) for v in value]
-    return value
+def _convert_list(values: list[Any]) -> list[Any]:
+    return [
+        to_object(v) if type(v) is dict else _convert_list(v) if type(v) is list else v
+        for v in values
+    ]
 
 
 def _plain(value: Any) -> Any:
