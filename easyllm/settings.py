@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from easyllm.errors import InvalidParameterError
@@ -43,13 +45,22 @@ class Settings:
     @property
     def is_model_collection(self) -> bool:
         """True when `api_base` lists models (`.../models`): a model id is appended to it."""
-        return urlsplit(self.api_base).path.rstrip("/").endswith("/models")
+        return _url_facts(self.api_base)[0]
 
     @property
     def origin(self) -> str:
         """Scheme, host and port of `api_base`: the key of the connection pool."""
-        parts = urlsplit(self.api_base)
-        return f"{parts.scheme}://{parts.netloc}"
+        return _url_facts(self.api_base)[1]
+
+
+@lru_cache(maxsize=64)
+def _url_facts(api_base: str) -> tuple[bool, str]:
+    """(is a model collection, origin) of a base URL; asked on every call, so remembered per URL."""
+    parts = urlsplit(api_base)
+    return parts.path.rstrip("/").endswith("/models"), f"{parts.scheme}://{parts.netloc}"
+
+
+_get_token: Callable[[], str | None] | None = None
 
 
 def _token_from_environment() -> str | None:
@@ -57,9 +68,12 @@ def _token_from_environment() -> str | None:
         value = os.environ.get(name)
         if value:
             return value
-    from huggingface_hub import get_token  # deferred: a heavy import, needed only without a token
+    global _get_token
+    if _get_token is None:  # deferred: a heavy import, needed only without a token; looked up once
+        from huggingface_hub import get_token
 
-    return get_token()
+        _get_token = get_token
+    return _get_token()
 
 
 def _check_base(api_base: str) -> str:

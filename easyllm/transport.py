@@ -155,6 +155,17 @@ def retry_policy(settings: Settings, deadline: Deadline) -> dict[str, Any]:
     }
 
 
+def _first_failure(err: APIError) -> APIError:
+    """A first attempt's error: raised at once unless worth a retry, then replayed as tenacity's first attempt.
+
+    Running the first attempt outside tenacity saves building its machinery on every call; replaying the failure
+    as attempt 1 keeps the retry count, waits, deadline and final error exactly as if tenacity had run it.
+    """
+    if not is_retryable(err):
+        raise err
+    return err
+
+
 # ---------------------------------------------------------------- shared request/response handling
 
 
@@ -188,8 +199,11 @@ def _reply(response: httpx.Response) -> Reply:
 
 
 class _Base:
-    """Shared by both shells. Redirects are followed on every send (even with a caller's own client); httpx drops
-    `Authorization` when a redirect leaves the origin, so the token never reaches another host."""
+    """Shared by both shells.
+
+    Redirects are followed on every send (even with a caller's own client); httpx drops `Authorization` when a
+    redirect leaves the origin, so the token never reaches another host.
+    """
 
     def __init__(self, settings: Settings) -> None:
         apply_log_env()
@@ -230,8 +244,16 @@ class SyncTransport(_Base):
     def send(self, call: HTTPCall) -> Reply:
         """Send one request with retries; return its decoded JSON reply."""
         deadline = Deadline(self.settings.timeout)
+        failed: APIError | None
+        try:  # the first attempt runs outside tenacity: most calls need no retry machinery
+            return self._once(call, deadline)
+        except APIError as err:
+            failed = _first_failure(err)
         for attempt in tenacity.Retrying(**retry_policy(self.settings, deadline)):
             with attempt:
+                if failed is not None:
+                    replay, failed = failed, None
+                    raise replay
                 return self._once(call, deadline)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -252,8 +274,16 @@ class SyncTransport(_Base):
     def open_stream(self, call: HTTPCall) -> httpx.Response:
         """Open a streaming response (retrying only while opening); the caller must close it."""
         deadline = Deadline(self.settings.timeout)
+        failed: APIError | None
+        try:
+            return self._open(call, deadline)
+        except APIError as err:
+            failed = _first_failure(err)
         for attempt in tenacity.Retrying(**retry_policy(self.settings, deadline)):
             with attempt:
+                if failed is not None:
+                    replay, failed = failed, None
+                    raise replay
                 return self._open(call, deadline)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -287,8 +317,16 @@ class AsyncTransport(_Base):
     async def send(self, call: HTTPCall) -> Reply:
         """Send one request with retries; return its decoded JSON reply."""
         deadline = Deadline(self.settings.timeout)
+        failed: APIError | None
+        try:
+            return await self._once(call, deadline)
+        except APIError as err:
+            failed = _first_failure(err)
         async for attempt in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline)):
             with attempt:
+                if failed is not None:
+                    replay, failed = failed, None
+                    raise replay
                 return await self._once(call, deadline)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -309,8 +347,16 @@ class AsyncTransport(_Base):
     async def open_stream(self, call: HTTPCall) -> httpx.Response:
         """Open a streaming response (retrying only while opening); the caller must close it."""
         deadline = Deadline(self.settings.timeout)
+        failed: APIError | None
+        try:
+            return await self._open(call, deadline)
+        except APIError as err:
+            failed = _first_failure(err)
         async for attempt in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline)):
             with attempt:
+                if failed is not None:
+                    replay, failed = failed, None
+                    raise replay
                 return await self._open(call, deadline)
         raise AssertionError("unreachable")  # pragma: no cover
 
