@@ -1,0 +1,211 @@
+"""The Starlette application: every model's routes, under its endpoint and under `/models/{name}`.
+
+The root routes serve the first model of each task (chat, completions and embeddings pick a model by their `model`
+field when it names a served model).
+
+| path (under `/`, `{endpoint}` and `/models/{name}`) | generation model | embedding model |
+|---|---|---|
+| `POST ""` | TGI compat route | feature-extraction |
+| `POST /generate`, `/generate_stream`, `/tokenize` | TGI | — |
+| `POST /v1/chat/completions`, `/v1/completions` | Messages API | — |
+| `POST /embed`, `/embeddings`, `/v1/embeddings` | — | TEI |
+| `GET /info`, `/health`, `/v1/models` | TGI | TEI |
+
+Root only: `GET /`, `/ping`, `/metrics`, `POST /pipeline/feature-extraction/{name}`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from easyllm.serve.config import ServeConfig
+from easyllm.serve.routes import chat, completions, tei, tgi
+from easyllm.serve.routes.common import Endpoint, FastJSON, bind
+from easyllm.serve.services import EmbeddingService, GenerationService, Metrics, Service
+
+
+@dataclass
+class ServerState:
+    """The loaded models, by name, in config order.
+
+    Attributes:
+        config: The config they come from.
+        services: Each model's service.
+        metrics: Shared counters.
+    """
+
+    config: ServeConfig
+    services: dict[str, Service]
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def first(self, kind: type[Service]) -> Service | None:
+        """The first model of a kind (it answers the root routes).
+
+        Args:
+            kind: `GenerationService` or `EmbeddingService`.
+
+        Returns:
+            The service, or None.
+        """
+        return next((s for s in self.services.values() if isinstance(s, kind)), None)
+
+
+GENERATION_ROUTES: Sequence[tuple[str, str, Any]] = (
+    ("", "POST", tgi.root),
+    ("/generate", "POST", tgi.generate),
+    ("/generate_stream", "POST", tgi.generate_stream),
+    ("/tokenize", "POST", tgi.tokenize),
+    ("/info", "GET", tgi.info),
+    ("/health", "GET", tgi.health),
+    ("/v1/chat/completions", "POST", chat.chat_completions),
+    ("/v1/completions", "POST", completions.completions),
+)
+EMBEDDING_ROUTES: Sequence[tuple[str, str, Any]] = (
+    ("", "POST", tei.feature_extraction),
+    ("/embed", "POST", tei.embed),
+    ("/embeddings", "POST", tei.openai_embeddings),
+    ("/v1/embeddings", "POST", tei.openai_embeddings),
+    ("/info", "GET", tei.info),
+    ("/health", "GET", tgi.health),
+)
+
+
+def model_routes(prefix: str, service: Service) -> list[Route]:
+    """All routes of one model under a prefix.
+
+    Args:
+        prefix: `/smollm2`, `/models/smollm2`, or "" for the root.
+        service: The model.
+
+    Returns:
+        The routes.
+    """
+    table = GENERATION_ROUTES if isinstance(service, GenerationService) else EMBEDDING_ROUTES
+    routes = [Route(prefix + path or "/", bind(handler, service), methods=[method]) for path, method, handler in table]
+    if prefix:
+        routes.append(Route(prefix + "/v1/models", _models_endpoint([service]), methods=["GET"]))
+    return routes
+
+
+def _models_endpoint(services: Sequence[Service]) -> Endpoint:
+    async def models(request: Request) -> Response:
+        data = [
+            {"id": s.config.name, "object": "model", "created": 0, "owned_by": s.config.served_model_id}
+            for s in services
+        ]
+        return FastJSON({"object": "list", "data": data})
+
+    return models
+
+
+def _by_model_field(state: ServerState, kind: type[Service], handler: Any) -> Endpoint:
+    """A root endpoint that serves the model named in the body's `model` field, else the first of its kind."""
+
+    async def endpoint(request: Request) -> Response:
+        default = state.first(kind)
+        try:
+            name = json.loads(await request.body()).get("model")
+        except (ValueError, AttributeError):
+            name = None
+        chosen = state.services.get(name) if isinstance(name, str) else None
+        service = chosen if isinstance(chosen, kind) else default
+        if service is None:
+            return _no_model(kind)
+        return await bind(handler, service)(request)
+
+    return endpoint
+
+
+def _no_model(kind: type[Service]) -> Response:
+    task = "generation" if kind is GenerationService else "embedding"
+    return JSONResponse({"error": f"this server serves no {task} model", "error_type": "not_found"}, 404)
+
+
+def root_routes(state: ServerState) -> list[Route]:
+    """The root routes: the first model of each task, model-field dispatch, health, metrics, lookups by name.
+
+    Args:
+        state: The loaded models.
+
+    Returns:
+        The routes.
+    """
+    gen, emb = state.first(GenerationService), state.first(EmbeddingService)
+    routes: list[Route] = []
+    for service in (emb, gen):  # generation last, so its `POST /` and `/info` win
+        routes[:0] = model_routes("", service) if service is not None else []
+    routes[:0] = [
+        Route("/", _health, methods=["GET"]),
+        Route("/ping", _health, methods=["GET"]),
+        Route("/metrics", _metrics_endpoint(state), methods=["GET"]),
+        Route("/v1/models", _models_endpoint(list(state.services.values())), methods=["GET"]),
+        _post("/v1/chat/completions", _by_model_field(state, GenerationService, chat.chat_completions)),
+        _post("/v1/completions", _by_model_field(state, GenerationService, completions.completions)),
+        _post("/v1/embeddings", _by_model_field(state, EmbeddingService, tei.openai_embeddings)),
+        _post("/embeddings", _by_model_field(state, EmbeddingService, tei.openai_embeddings)),
+        Route("/pipeline/feature-extraction/{name}", _pipeline_endpoint(state), methods=["POST"]),
+    ]  # fmt: skip
+    return routes
+
+
+def _post(path: str, endpoint: Endpoint) -> Route:
+    return Route(path, endpoint, methods=["POST"])
+
+
+async def _health(request: Request) -> Response:
+    return Response(status_code=200)
+
+
+def _pipeline_endpoint(state: ServerState) -> Endpoint:
+    async def pipeline(request: Request) -> Response:
+        name = request.path_params["name"]
+        service = state.services.get(name)
+        if service is None:
+            return JSONResponse({"error": f"Model {name} does not exist"}, status_code=404)
+        if not isinstance(service, EmbeddingService):
+            message = f"Model {name} is a generation model; feature-extraction is served for embedding models only"
+            return JSONResponse({"error": message}, status_code=400)
+        return await bind(tei.feature_extraction, service)(request)
+
+    return pipeline
+
+
+async def _unknown_model(request: Request) -> Response:
+    name = request.path_params["name"].split("/")[0]
+    return JSONResponse({"error": f"Model {name} does not exist"}, status_code=404)
+
+
+def _metrics_endpoint(state: ServerState) -> Endpoint:
+    async def metrics(request: Request) -> Response:
+        lines = [f"{name} {value:g}" for name, value in sorted(state.metrics.counters.items())]
+        for service in state.services.values():
+            label = f'{{model="{service.config.name}"}}'
+            lines.append(f"tgi_queue_size{label} {service.worker.waiting + service.worker.active}")
+        return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
+
+    return metrics
+
+
+def build_app(state: ServerState) -> Starlette:
+    """Build the application for loaded models.
+
+    Args:
+        state: The loaded models (their workers started).
+
+    Returns:
+        The Starlette app.
+    """
+    routes = root_routes(state)
+    for service in state.services.values():
+        routes += model_routes(service.config.route, service)
+        routes += model_routes(f"/models/{service.config.name}", service)
+    routes.append(Route("/models/{name:path}", _unknown_model, methods=["GET", "POST"]))
+    return Starlette(routes=routes)

@@ -1,0 +1,168 @@
+"""The server's configuration: which models to serve, where, and with which defaults.
+
+A config file is YAML with a list of models (a bare list, or a mapping with a `models:` key):
+
+```yaml
+models:
+  - name: smollm2                # used in URLs (/models/smollm2) and as the OpenAI `model`
+    endpoint: /smollm2           # optional; default /<name>
+    model: demo:smollm2          # a packaged demo model, a .gguf file, or a Hugging Face model folder
+    task: generation             # generation | embedding | seq2seq (refused by this build)
+    parameters:                  # defaults a request may override
+      max_new_tokens: 64
+      temperature: 0.7
+  - name: minilm
+    model: demo:all-minilm-l6-v2
+    task: embedding
+```
+
+Relative paths are read from the config file's folder. The whole file is checked before anything loads: every
+problem is reported with its field and line, and nothing starts half-configured.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from easyllm.errors import EasyLLMError
+from easyllm.serve.demo import DEMO_MODELS, demo_name
+
+Task = Literal["generation", "seq2seq", "embedding"]
+
+# First path segments the server itself uses; a model endpoint may not start with one of them.
+RESERVED_SEGMENTS = frozenset(
+    {"generate", "generate_stream", "info", "health", "tokenize", "v1", "models", "pipeline", "embed",
+     "embeddings", "metrics", "ping", "docs"}
+)  # fmt: skip
+_ENDPOINT = re.compile(r"^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
+
+
+class ConfigError(EasyLLMError, ValueError):
+    """The config is wrong; the message lists every problem with its field and line."""
+
+
+class GenerationDefaults(BaseModel):
+    """Default generation parameters of a model; a request's own values take precedence.
+
+    The names and rules are TGI's (`parameters` of `/generate`).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int = Field(100, gt=0, description="Tokens to generate when the request gives no limit.")
+    do_sample: bool | None = Field(None, description="Sample instead of greedy decoding.")
+    temperature: float | None = Field(None, gt=0, description="Softmax temperature.")
+    top_k: int | None = Field(None, gt=0, description="Keep the k most likely tokens.")
+    top_p: float | None = Field(None, gt=0, lt=1, description="Nucleus sampling mass.")
+    typical_p: float | None = Field(None, gt=0, lt=1, description="Typical sampling mass.")
+    repetition_penalty: float | None = Field(None, gt=0, description="CTRL-style repetition penalty.")
+    frequency_penalty: float | None = Field(None, ge=-2, le=2, description="Penalty per earlier occurrence.")
+    stop: list[str] = Field(default_factory=list, description="Stop sequences.")
+
+
+class ModelConfig(BaseModel):
+    """One served model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Name in URLs and `model` fields.")
+    endpoint: str | None = Field(None, description="Path prefix of the model's own routes; default /<name>.")
+    model: str = Field(min_length=1, description="`demo:<name>`, a .gguf file, or a model folder.")
+    task: Task = Field(description="generation, seq2seq or embedding.")
+    model_id: str | None = Field(None, description="Repository id reported by /info; default the name.")
+    parameters: GenerationDefaults = Field(default_factory=GenerationDefaults)
+    max_input_tokens: int | None = Field(None, gt=0, description="Longest prompt, in tokens.")
+    max_total_tokens: int = Field(2048, gt=1, description="Prompt plus generated tokens (the context size).")
+    max_client_batch_size: int | None = Field(None, gt=0, description="Inputs per request (TGI 4, TEI 32).")
+    max_stop_sequences: int = Field(4, ge=0)
+    max_top_n_tokens: int = Field(5, ge=0)
+    max_best_of: int = Field(2, ge=1)
+    auto_truncate: bool = Field(True, description="Embedding: truncate long inputs instead of refusing.")
+    chat_template: str | None = Field(None, description="Jinja chat template overriding the model's own.")
+
+    @field_validator("task")
+    @classmethod
+    def _supported_task(cls, task: Task) -> Task:
+        if task == "seq2seq":
+            raise ValueError(
+                "task 'seq2seq' is not supported by this server build (no encoder-decoder engine is "
+                "installed); serve a GGUF decoder model with task 'generation' instead"
+            )
+        return task
+
+    @field_validator("endpoint")
+    @classmethod
+    def _valid_endpoint(cls, endpoint: str | None) -> str | None:
+        if endpoint is None:
+            return None
+        if not _ENDPOINT.match(endpoint):
+            raise ValueError("must be a path such as /my-model (letters, digits, ._~- and /)")
+        if endpoint.split("/")[1] in RESERVED_SEGMENTS:
+            raise ValueError(f"{endpoint!r} clashes with the server's own routes")
+        return endpoint
+
+    @property
+    def route(self) -> str:
+        """The endpoint path, defaulting to `/<name>`."""
+        return self.endpoint or f"/{self.name}"
+
+    @property
+    def served_model_id(self) -> str:
+        """The repository id reported by `/info`."""
+        if self.model_id:
+            return self.model_id
+        demo = DEMO_MODELS.get(demo_name(self.model) or "")
+        return demo.model_id if demo else self.name
+
+    @property
+    def batch_limit(self) -> int:
+        """`max_client_batch_size`, defaulting as TGI (4) and TEI (32) do."""
+        if self.max_client_batch_size is not None:
+            return self.max_client_batch_size
+        return 32 if self.task == "embedding" else 4
+
+
+class ServeConfig(BaseModel):
+    """The whole config: the served models, in order. The first of each task also answers the root routes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[ModelConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> ServeConfig:
+        names = [m.name for m in self.models]
+        routes = [m.route for m in self.models]
+        for field, values in (("name", names), ("endpoint", routes)):
+            duplicates = sorted({v for v in values if values.count(v) > 1})
+            if duplicates:
+                raise ValueError(f"models[].{field} must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def first(self, task: Task) -> ModelConfig | None:
+        """Return the first model of a task, which serves the root routes of that task.
+
+        Args:
+            task: The task.
+
+        Returns:
+            The model's config, or None.
+        """
+        return next((m for m in self.models if m.task == task), None)
+
+
+def default_config() -> ServeConfig:
+    """Return the config used without `--config`: the two packaged demo models.
+
+    Returns:
+        `smollm2` (generation) and `minilm` (embedding).
+    """
+    return ServeConfig(
+        models=[
+            ModelConfig(name="smollm2", model="demo:smollm2", task="generation"),
+            ModelConfig(name="minilm", model="demo:all-minilm-l6-v2", task="embedding"),
+        ]
+    )

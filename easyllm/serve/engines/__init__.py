@@ -1,0 +1,1 @@
+"""Model engines: llama-cpp-python for GGUF generation, sentence-transformers for embeddings."""
