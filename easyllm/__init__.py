@@ -9,6 +9,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from easyllm.errors import (
     APIConnectionError,
     APIError,
@@ -32,8 +34,36 @@ from easyllm.errors import (
 
 __version__ = "0.7.0"
 
-from easyllm.client import AsyncHuggingFace, HuggingFace
-from easyllm.streaming import AsyncStream, Stream
+# The client classes pull in httpx, pydantic and tenacity: they load on first use (PEP 562), so `import easyllm`
+# and `import easyllm.clients.huggingface` stay fast (bench/ measures it).
+if TYPE_CHECKING:
+    from easyllm.client import AsyncHuggingFace, HuggingFace
+    from easyllm.streaming import AsyncStream, Stream
+
+_LAZY = {
+    "AsyncHuggingFace": "easyllm.client",
+    "HuggingFace": "easyllm.client",
+    "AsyncStream": "easyllm.streaming",
+    "Stream": "easyllm.streaming",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'easyllm' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+del TYPE_CHECKING
 
 __all__ = [
     "APIConnectionError",

@@ -35,19 +35,20 @@ native route `json_schema` becomes TGI's `grammar`). Errors are in `huggingface.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-import httpx
-
-from easyllm import calls
 from easyllm.clients import error
 from easyllm.errors import InvalidParameterError
-from easyllm.protocol.inputs import check_embedding_input
-from easyllm.protocol.requests import prepare_chat, prepare_completion
 from easyllm.schema.openai import OpenAIObject, to_object
 from easyllm.settings import Settings, resolve_settings
-from easyllm.streaming import AsyncStream, Stream
-from easyllm.transport import AsyncTransport, SyncTransport
+
+# httpx, pydantic, tenacity and the protocol modules are imported by the first call, not by this import
+# (`import easyllm.clients.huggingface` stays fast; see bench/).
+if TYPE_CHECKING:
+    import httpx
+
+    from easyllm.streaming import AsyncStream, Stream
+    from easyllm.transport import AsyncTransport, SyncTransport
 
 __all__ = [
     "ChatCompletion",
@@ -89,7 +90,21 @@ def _settings(call: dict[str, Any]) -> Settings:
     )
 
 
+def _sync_transport(settings: Settings) -> SyncTransport:
+    from easyllm.transport import SyncTransport
+
+    return SyncTransport(settings, http_client)
+
+
+def _async_transport(settings: Settings) -> AsyncTransport:
+    from easyllm.transport import AsyncTransport
+
+    return AsyncTransport(settings, async_http_client)
+
+
 def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+    from easyllm.protocol.requests import prepare_chat
+
     settings = _settings(kwargs)
     plan = prepare_chat(
         settings,
@@ -106,6 +121,8 @@ def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
 
 
 def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+    from easyllm.protocol.requests import prepare_completion
+
     settings = _settings(kwargs)
     plan = prepare_completion(
         settings,
@@ -138,8 +155,10 @@ class ChatCompletion:
                 docstring, and per-call `api_key`, `api_base`, `timeout`, `max_retries`, `prompt_builder`,
                 `debug` (log the prompt sent).
         """
+        from easyllm import calls
+
         settings, plan = _chat_plan(kwargs)
-        return calls.complete(plan, SyncTransport(settings, http_client), to_object, to_object)
+        return calls.complete(plan, _sync_transport(settings), to_object, to_object)
 
     @overload
     @classmethod
@@ -150,8 +169,10 @@ class ChatCompletion:
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
         """Async `create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
+        from easyllm import calls
+
         settings, plan = _chat_plan(kwargs)
-        return await calls.acomplete(plan, AsyncTransport(settings, async_http_client), to_object, to_object)
+        return await calls.acomplete(plan, _async_transport(settings), to_object, to_object)
 
 
 class Completion:
@@ -166,8 +187,10 @@ class Completion:
     @classmethod
     def create(cls, **kwargs: Any) -> OpenAIObject | Stream[OpenAIObject]:
         """Create a text completion; `prompt` is required; `echo` prepends it; `logprobs=k` gives top-k."""
+        from easyllm import calls
+
         settings, plan = _completion_plan(kwargs)
-        return calls.complete(plan, SyncTransport(settings, http_client), to_object, to_object)
+        return calls.complete(plan, _sync_transport(settings), to_object, to_object)
 
     @overload
     @classmethod
@@ -178,11 +201,16 @@ class Completion:
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
         """Async `create`; with `stream=True`, an `AsyncStream`."""
+        from easyllm import calls
+
         settings, plan = _completion_plan(kwargs)
-        return await calls.acomplete(plan, AsyncTransport(settings, async_http_client), to_object, to_object)
+        return await calls.acomplete(plan, _async_transport(settings), to_object, to_object)
 
 
 def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], int, Any]:
+    from easyllm import calls
+    from easyllm.protocol.inputs import check_embedding_input
+
     settings = _settings(kwargs)
     protocol = kwargs.pop("protocol", "auto")
     args = {
@@ -213,13 +241,17 @@ class Embedding:
                 ("float" or "base64"), `dimensions`, `max_concurrency` (batches in flight, default 4), and
                 per-call `api_key`, `api_base`, `timeout`, `max_retries`.
         """
+        from easyllm import calls
+
         settings, args, concurrency, protocol = _embedding_args(kwargs)
-        transport = SyncTransport(settings, http_client)
+        transport = _sync_transport(settings)
         return calls.embed_inputs(settings, args, transport, to_object, concurrency, protocol)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
         """Async `create`."""
+        from easyllm import calls
+
         settings, args, concurrency, protocol = _embedding_args(kwargs)
-        transport = AsyncTransport(settings, async_http_client)
+        transport = _async_transport(settings)
         return await calls.aembed_inputs(settings, args, transport, to_object, concurrency, protocol)
