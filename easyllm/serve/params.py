@@ -163,7 +163,7 @@ def _check_best_of(
 def _check_values(values: dict[str, Any], presence_penalty: float | None) -> None:
     rules: list[tuple[str, bool, str]] = [
         ("temperature", values["temperature"] is not None and values["temperature"] <= 0, "must be strictly positive"),
-        ("repetition_penalty", (values["repetition_penalty"] or 1.0) <= 0, "must be strictly positive"),
+        ("repetition_penalty", _at_most(values["repetition_penalty"], 0), "must be strictly positive"),
         ("frequency_penalty", not -2.0 <= (values["frequency_penalty"] or 0.0) <= 2.0,
          "must be >= -2.0 and <= 2.0"),
         ("presence_penalty", not -2.0 <= (presence_penalty or 0.0) <= 2.0, "must be >= -2.0 and <= 2.0"),
@@ -175,6 +175,10 @@ def _check_values(values: dict[str, Any], presence_penalty: float | None) -> Non
     for name, broken, rule in rules:
         if broken:
             raise RequestValidationError(f"`{name}` {rule}")
+
+
+def _at_most(value: float | None, bound: float) -> bool:
+    return value is not None and value <= bound
 
 
 def _check_limits(p: GenerateParameters, model: ModelConfig, *, stream: bool) -> None:
