@@ -46,8 +46,9 @@ C = TypeVar("C")
 R = TypeVar("R")
 Convert = Callable[[dict[str, Any]], T]
 
-#: Requests in flight at once for one call (samples of `n`, embedding batches).
-DEFAULT_CONCURRENCY = 4
+#: Requests in flight at once for one call (samples of `n`, embedding batches). Eight keeps 10,000 texts at
+#: a 20 ms-per-batch server within 1.3x of the ideal and over 5x faster than sequential batches (bench/, C).
+DEFAULT_CONCURRENCY = 8
 
 # `/info` answers per server, so a batch limit is asked for once per base URL.
 _batch_sizes: dict[str, int] = {}

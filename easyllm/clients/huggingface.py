@@ -238,7 +238,7 @@ class Embedding:
 
         Args:
             **kwargs: `input` (required), `model`, `normalize` (default True), `encoding_format`
-                ("float" or "base64"), `dimensions`, `max_concurrency` (batches in flight, default 4), and
+                ("float" or "base64"), `dimensions`, `max_concurrency` (batches in flight, default 8), and
                 per-call `api_key`, `api_base`, `timeout`, `max_retries`.
         """
         from easyllm import calls

@@ -25,7 +25,7 @@ from easyllm.errors import (
 from easyllm.protocol import tgi
 from easyllm.protocol.params import GenerationOptions, seeds_for, tgi_parameters, top_n_tokens
 from easyllm.protocol.sse import EventConsumer
-from easyllm.protocol.stops import StopTrimmer, trim_stop
+from easyllm.protocol.stops import StopTrimmer, TextLog, trim_stop
 
 __all__ = [
     "CompletionPlan",
@@ -243,7 +243,7 @@ class GenerationStream:
         self._chat = plan.kind == "chat"
         self._trimmer = StopTrimmer(plan.stops)
         self._started = False
-        self._emitted: list[str] = []
+        self._emitted = TextLog()
         self._logprobs = _wants_logprobs(plan.options)
         opts = plan.options.stream_options or {}
         self._include_usage = bool(opts.get("include_usage"))
@@ -252,7 +252,7 @@ class GenerationStream:
     @property
     def partial_text(self) -> str:
         """Everything produced so far, including what is still held back."""
-        return "".join(self._emitted) + self._trimmer.held
+        return self._emitted.text() + self._trimmer.held
 
     def _chunk(self, delta: str | None, reason: str | None = None, logprobs: Any = None) -> dict[str, Any]:
         if self._chat:
@@ -328,7 +328,7 @@ class GenerationStream:
         prompt = final.prompt_tokens if final is not None else None
         chunk = self._chunk(None)
         chunk["choices"] = []
-        chunk["usage"] = usage(prompt, generated, self.plan, "".join(self._emitted))
+        chunk["usage"] = usage(prompt, generated, self.plan, self._emitted.text())
         return chunk
 
     def finish(self) -> list[dict[str, Any]]:

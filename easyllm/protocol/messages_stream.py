@@ -15,7 +15,7 @@ import httpx
 
 from easyllm.errors import APIError, APIResponseValidationError, error_from_stream_event
 from easyllm.protocol.messages import MessagesPlan, finish_reason, read_usage, tool_calls, usage
-from easyllm.protocol.stops import StopTrimmer
+from easyllm.protocol.stops import StopTrimmer, TextLog
 
 __all__ = ["MessagesStream"]
 
@@ -31,7 +31,7 @@ class MessagesStream:
         self._object = "chat.completion.chunk" if self._chat else "text_completion"
         self._header: dict[str, Any] | None = None
         self._trimmer = StopTrimmer(plan.stops)
-        self._emitted: list[str] = []
+        self._emitted = TextLog()
         self._finished = False
         self._tools_called = False
         self._deltas = 0
@@ -40,7 +40,7 @@ class MessagesStream:
     @property
     def partial_text(self) -> str:
         """Everything produced so far, including what is still held back."""
-        return "".join(self._emitted) + self._trimmer.held
+        return self._emitted.text() + self._trimmer.held
 
     # ------------------------------------------------------------ the EventConsumer protocol
 
@@ -162,7 +162,7 @@ class MessagesStream:
             counted = usage(self.plan, prompt, completion, "")
             counted["estimated"] = True
         else:
-            counted = usage(self.plan, prompt, completion, "".join(self._emitted))
+            counted = usage(self.plan, prompt, completion, self._emitted.text())
         if self._header is None:
             self._header = self._make_header({})
         return {**self._header, "choices": [], "usage": counted}

@@ -52,10 +52,12 @@ def to_object(value: dict[str, Any]) -> OpenAIObject:
 
 
 def _convert_list(values: list[Any]) -> list[Any]:
-    return [
-        to_object(v) if type(v) is dict else _convert_list(v) if type(v) is list else v
-        for v in values
-    ]
+    if _CONTAINERS.isdisjoint(map(type, values)):  # e.g. an embedding vector: copied at C speed
+        return values.copy()
+    return [to_object(v) if type(v) is dict else _convert_list(v) if type(v) is list else v for v in values]
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def _plain(value: Any) -> Any:
