@@ -8,10 +8,12 @@ period), then the model workers stop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
-import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from easyllm.serve.app import ServerState, build_app
@@ -112,7 +114,20 @@ class _ReadyServer:
                 await super().startup(sockets=sockets)
                 if self.started:
                     print(ready_line, flush=True)
-                    sys.stdout.flush()
+
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                # Like uvicorn's, but without re-raising the signal afterwards: a graceful stop exits with 0
+                # and lets the workers be stopped.
+                if threading.current_thread() is not threading.main_thread():
+                    yield
+                    return
+                previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+                try:
+                    yield
+                finally:
+                    for sig, handler in previous.items():
+                        signal.signal(sig, handler)
 
         self._server = Server(config)
 
