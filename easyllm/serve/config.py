@@ -82,6 +82,7 @@ class ModelConfig(BaseModel):
     max_best_of: int = Field(2, ge=1)
     auto_truncate: bool = Field(True, description="Embedding: truncate long inputs instead of refusing.")
     chat_template: str | None = Field(None, description="Jinja chat template overriding the model's own.")
+    threads: int | None = Field(None, gt=0, description="CPU threads for generation; default all cores but one.")
 
     @field_validator("task")
     @classmethod

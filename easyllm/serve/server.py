@@ -53,7 +53,9 @@ def _load(resolved: ResolvedModel, metrics: Metrics) -> Service:
         return EmbeddingService(config, SentenceTransformerModel(resolved.path), metrics)
     from easyllm.serve.engines.llama import LlamaCppModel
 
-    return GenerationService(config, LlamaCppModel(resolved.path, n_ctx=config.max_total_tokens), metrics)
+    return GenerationService(
+        config, LlamaCppModel(resolved.path, n_ctx=config.max_total_tokens, n_threads=config.threads), metrics
+    )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -28,12 +28,13 @@ class LlamaCppModel:
         Args:
             path: The .gguf file.
             n_ctx: The context size (the model's `max_total_tokens`).
-            n_threads: CPU threads; default all cores.
+            n_threads: CPU threads; default all cores but one (the event loop and other models need one, and
+                llama.cpp's spinning threads slow down badly when they compete for cores).
         """
         import llama_cpp  # heavy: loads the native library
 
         self._lib: Any = llama_cpp
-        threads = n_threads or os.cpu_count() or 1
+        threads = n_threads or max(1, (os.cpu_count() or 1) - 1)
         self._llm: Any = llama_cpp.Llama(
             model_path=str(path), n_ctx=n_ctx, n_batch=min(512, n_ctx), n_threads=threads, verbose=False
         )
