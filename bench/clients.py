@@ -152,6 +152,7 @@ def hf_hub(base: str) -> Adapter:
     from huggingface_hub import InferenceClient
 
     client = InferenceClient(base_url=base)
+    embedder = InferenceClient(base_url=f"{base}/embed")  # with a base URL, the client posts to it as given
     a = Adapter()
 
     def chat(tokens: int) -> str:
@@ -171,7 +172,7 @@ def hf_hub(base: str) -> Adapter:
         # What a user writes: the client sends what it is given, so batch by hand, one request at a time.
         out: list[Any] = []
         for i in range(0, len(texts), BATCH):
-            out.extend(client.feature_extraction(texts[i : i + BATCH]).tolist())
+            out.extend(embedder.feature_extraction(texts[i : i + BATCH]).tolist())
         return out
 
     a.chat, a.stream, a.embed = chat, stream, embed

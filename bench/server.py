@@ -9,6 +9,7 @@ Routes (HTTP/1.1, keep-alive; streams use chunked encoding, one SSE event per ch
 - `POST /` (TGI root route: a list of one answer, or an SSE stream when the body says `"stream": true`),
   `POST /generate`, `POST /generate_stream`: `max_new_tokens` tokens (default 32) with details;
 - `POST /embed` (TEI): one vector per input, after `--embed-latency-ms`; 413 over `--batch-limit` inputs;
+  under a `/d<N>` prefix (`/d16/embed`, `/d16/info`) the vectors have N floats instead of 384;
 - `GET /info`: `max_client_batch_size` and the model id;
 - `POST /v1/chat/completions` (+ `"stream": true`, ending in `data: [DONE]`), `POST /v1/embeddings`;
 - `GET /bench/stats` (request counts per route, and the most requests in flight at once), `POST /bench/reset`.
@@ -128,16 +129,16 @@ def openai_events(n: int) -> tuple[bytes, ...]:
     return tuple(events)
 
 
-@lru_cache(maxsize=1)
-def vector() -> list[float]:
-    raw = [((i * 7919) % 1000) / 1000.0 - 0.5 for i in range(DIM)]
+@lru_cache(maxsize=8)
+def vector(dim: int = DIM) -> list[float]:
+    raw = [((i * 7919) % 1000) / 1000.0 - 0.5 for i in range(dim)]
     norm = sum(v * v for v in raw) ** 0.5
     return [round(v / norm, 6) for v in raw]
 
 
 @lru_cache(maxsize=64)
-def tei_answer(n: int) -> bytes:
-    return _http("200 OK", json.dumps([vector()] * n).encode(), extra=f"x-compute-tokens: {n * 8}\r\n")
+def tei_answer(n: int, dim: int) -> bytes:
+    return _http("200 OK", json.dumps([vector(dim)] * n).encode(), extra=f"x-compute-tokens: {n * 8}\r\n")
 
 
 @lru_cache(maxsize=64)
@@ -177,6 +178,10 @@ class Server:
 
     async def route(self, method: str, path: str, body: bytes, writer: asyncio.StreamWriter) -> None:
         self.counts[f"{method} {path}"] += 1
+        dim = DIM
+        if path.startswith("/d") and path[2:3].isdigit():  # `/d16/embed`: the same routes with 16-float vectors
+            prefix, _, rest = path[1:].partition("/")
+            dim, path = int(prefix[1:]), "/" + rest
         if method == "GET" and path == "/info":
             info = {"model_id": MODEL, "max_client_batch_size": self.batch_limit, "max_batch_total_tokens": 65536}
             writer.write(_http("200 OK", json.dumps(info).encode()))
@@ -198,7 +203,7 @@ class Server:
             else:
                 writer.write(tgi_answer(n, as_list=path == "/"))
         elif path == "/embed":
-            await self.embed(writer, payload)
+            await self.embed(writer, payload, dim)
         elif path == "/v1/chat/completions":
             n = int(payload.get("max_tokens") or payload.get("max_completion_tokens") or 32)
             if payload.get("stream"):
@@ -212,7 +217,7 @@ class Server:
         else:
             writer.write(_http("404 Not Found", b'{"error": "no such route", "error_type": "not_found"}'))
 
-    async def embed(self, writer: asyncio.StreamWriter, payload: dict[str, Any]) -> None:
+    async def embed(self, writer: asyncio.StreamWriter, payload: dict[str, Any], dim: int) -> None:
         inputs = payload.get("inputs")
         count = 1 if isinstance(inputs, str) else len(inputs or [])
         if count > self.batch_limit:
@@ -227,7 +232,7 @@ class Server:
                 await asyncio.sleep(self.embed_latency)
         finally:
             self.in_flight -= 1
-        writer.write(tei_answer(count))
+        writer.write(tei_answer(count, dim))
 
     async def stream(self, writer: asyncio.StreamWriter, events: tuple[bytes, ...]) -> None:
         writer.write(STREAM_HEAD)
