@@ -1,8 +1,8 @@
 """Embeddings on OpenAI-compatible servers (`POST {base}/embeddings`), as pure code.
 
 Inputs are batched like TEI's (the server has no `/info` to ask, so TEI's default batch size is used), vectors
-are asked for as floats and finished here (Matryoshka truncation, L2 normalisation, base64), usage is the
-server's or an estimate that says so.
+are asked for as floats and finished here (mean pooling of token-level answers, Matryoshka truncation, L2
+normalisation, base64), usage is the server's or an estimate that says so.
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def _read(body: object, expected: int) -> tuple[list[list[float]], int | None, s
     if not isinstance(items, list) or len(items) != expected:
         raise APIResponseValidationError(f"expected {expected} embeddings in `data`, got {str(body)[:200]!r}")
     ordered = sorted(items, key=lambda item: int(item.get("index", 0)))
-    vectors = [[float(x) for x in item["embedding"]] for item in ordered]
+    # Some servers (llama.cpp with an unpooled model) send a token matrix per input: pooled like TEI's.
+    vectors = tei.vectors_from_feature_extraction([item.get("embedding") for item in ordered], expected)
     assert isinstance(body, Mapping)
     usage = body.get("usage") or {}
     count = usage.get("prompt_tokens") if isinstance(usage, Mapping) else None
