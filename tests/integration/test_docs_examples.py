@@ -1,7 +1,9 @@
 """Every ```python block in README.md and docs/ runs against the local server.
 
-The blocks of one page run in order, in one namespace, with `HUGGINGFACE_API_BASE` set to the test server and
-`http://127.0.0.1:8080` (the server's default address, which the examples show) replaced by its real URL.
+The blocks of one page run in order, in one namespace, in a fresh Python process (examples may register prompt
+formats or turn on logging; none of that leaks into other tests), with `HUGGINGFACE_API_BASE` set to the test
+server and `http://127.0.0.1:8080` (the server's default address, which the examples show) replaced by its URL.
+Warnings are errors there too.
 
 A Python block that cannot run here is preceded by `<!-- no-run: reason -->`. The reason is required, and the
 number of such blocks is capped: the skip list stays tiny and every entry says why.
@@ -9,8 +11,11 @@ number of such blocks is capped: the skip list stays tiny and every entry says w
 
 from __future__ import annotations
 
-import gc
+import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,22 +120,35 @@ def test_every_python_block_runs_or_says_why() -> None:
     assert RUNNABLE, "no runnable examples found"
 
 
+# Runs in the child process: exec each block (JSON on stdin) with its page and line numbers for tracebacks.
+_RUNNER = """
+import json, sys
+namespace = {"__name__": "__main__"}
+for block in json.load(sys.stdin):
+    source = "\\n" * (block["line"] - 1) + block["code"]
+    exec(compile(source, block["path"], "exec"), namespace)
+"""
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("page", RUNNABLE, ids=_page_id)
-def test_page_examples_run_against_the_local_server(
-    page: Path, serve_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("HUGGINGFACE_API_BASE", serve_url)
-    namespace: dict[str, object] = {"__name__": f"docs_example_{page.stem}"}
-    ran = 0
-    for block in python_blocks(page):
-        if not block.runs:
-            continue
-        source = "\n" * (block.line - 1) + block.code.replace(EXAMPLE_BASE, serve_url)
-        exec(compile(source, str(block.path), "exec"), namespace)
-        ran += 1
-    namespace.clear()
-    gc.collect()  # a client an example left open warns here, in its own page's test
-    assert ran > 0
-    out = capsys.readouterr().out
-    assert out.strip(), "the examples printed nothing"
+def test_page_examples_run_against_the_local_server(page: Path, serve_url: str) -> None:
+    blocks = [
+        {"path": str(b.path), "line": b.line, "code": b.code.replace(EXAMPLE_BASE, serve_url)}
+        for b in python_blocks(page)
+        if b.runs
+    ]
+    env = {**os.environ, "HUGGINGFACE_API_BASE": serve_url, "HF_HUB_OFFLINE": "1"}
+    for name in ("HUGGINGFACE_PROMPT", "HUGGINGFACE_TOKEN", "HF_TOKEN", "EASYLLM_LOG"):
+        env.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", _RUNNER],
+        input=json.dumps(blocks),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, f"{_page_id(page)} failed:\n{done.stderr}"
+    assert done.stdout.strip(), "the examples printed nothing"
