@@ -1,0 +1,75 @@
+"""`HuggingFace` / `AsyncHuggingFace` against `easyllm serve`: its `/v1` routes, and TGI routes with detection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from openai.types.chat import ChatCompletion as OpenAIChatCompletion
+from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
+
+import easyllm
+from easyllm import calls
+
+pytestmark = pytest.mark.integration
+
+QUESTION = [{"role": "user", "content": "What is 2+2? Answer with one number."}]
+
+
+def dump(model: Any) -> Any:
+    return json.loads(model.model_dump_json())
+
+
+@pytest.fixture(params=["sync", "async"])
+def shell(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def chat(shell: str, base_url: str, client: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    kwargs.setdefault("messages", QUESTION)
+    if shell == "sync":
+        with easyllm.HuggingFace(base_url=base_url, timeout=120, **(client or {})) as hf:
+            result = hf.chat.completions.create(**kwargs)
+            return list(result) if kwargs.get("stream") else result
+
+    async def main() -> Any:
+        async with easyllm.AsyncHuggingFace(base_url=base_url, timeout=120, **(client or {})) as hf:
+            result = await hf.chat.completions.create(**kwargs)
+            return [c async for c in result] if kwargs.get("stream") else result
+
+    return asyncio.run(main())
+
+
+def test_v1_routes_answer_in_openai_shapes(shell: str, serve_url: str) -> None:
+    whole = chat(shell, f"{serve_url}/v1", max_tokens=12, temperature=0)
+    OpenAIChatCompletion.model_validate(dump(whole))
+    chunks = chat(shell, f"{serve_url}/v1", max_tokens=12, temperature=0, stream=True)
+    for c in chunks:
+        OpenAIChatCompletionChunk.model_validate(dump(c))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == whole.choices[0].message.content
+    assert chunks[-1].choices[0].finish_reason == whole.choices[0].finish_reason
+
+
+def test_tgi_base_without_builder_detects_the_messages_api(shell: str, serve_url: str) -> None:
+    calls._messages_api.clear()
+    via_messages = chat(shell, serve_url, max_tokens=12, temperature=0)
+    assert calls._messages_api == {f"{serve_url}/v1/chat/completions": True}
+    via_v1 = chat(shell, f"{serve_url}/v1", max_tokens=12, temperature=0)
+    assert via_messages.choices[0].message.content == via_v1.choices[0].message.content
+
+
+def test_tgi_base_with_builder_uses_the_native_route(shell: str, serve_url: str) -> None:
+    r = chat(shell, serve_url, client={"prompt_builder": "chatml"}, max_tokens=12, temperature=0)
+    assert r.choices[0].message.content and r.usage.completion_tokens > 0
+    OpenAIChatCompletion.model_validate(dump(r))
+
+
+def test_completions_and_embeddings_on_v1(serve_url: str) -> None:
+    with easyllm.HuggingFace(base_url=f"{serve_url}/v1", timeout=120) as hf:
+        text = hf.completions.create(prompt="1, 2, 3,", max_tokens=4, temperature=0)
+    assert text.choices[0].text
+    with easyllm.HuggingFace(base_url=f"{serve_url}/models/minilm/v1", timeout=120) as hf:
+        vectors = hf.embeddings.create(input=["a cat", "a dog"])
+    assert [d.index for d in vectors.data] == [0, 1]
