@@ -52,8 +52,8 @@ def to_object(value: dict[str, Any]) -> OpenAIObject:
 
 
 def _convert_list(values: list[Any]) -> list[Any]:
-    if _CONTAINERS.isdisjoint(map(type, values)):  # e.g. an embedding vector: copied at C speed
-        return values.copy()
+    if _CONTAINERS.isdisjoint(map(type, values)):  # e.g. an embedding vector: nothing to convert, kept as it is
+        return values
     return [to_object(v) if type(v) is dict else _convert_list(v) if type(v) is list else v for v in values]
 
 
