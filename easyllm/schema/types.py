@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel as _PydanticModel
 from pydantic import ConfigDict
@@ -252,6 +252,29 @@ def embedding_response(value: dict[str, Any]) -> CreateEmbeddingResponse:
     return CreateEmbeddingResponse.model_validate(value)
 
 
+M = TypeVar("M", bound=BaseModel)
+_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+def _lean(cls: type[M], values: dict[str, Any]) -> M:
+    """`cls.model_construct(**values)` for values that name only fields, at a third of its cost.
+
+    Sets exactly what `model_construct` sets (field values with defaults filled in, the set of fields given, no
+    extras, no private attributes); anything else goes through `model_construct` itself.
+    """
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _DEFAULTS[cls] = {n: f.get_default(call_default_factory=True) for n, f in cls.model_fields.items()}
+    if not values.keys() <= defaults.keys():
+        return cast("M", cls.model_construct(**values))
+    model = cls.__new__(cls)
+    object.__setattr__(model, "__dict__", {**defaults, **values})
+    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    object.__setattr__(model, "__pydantic_extra__", {})
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
 def _usage(value: Any) -> CompletionUsage | None:
     return None if value is None else CompletionUsage.model_construct(**value)
 
@@ -259,40 +282,35 @@ def _usage(value: Any) -> CompletionUsage | None:
 def _delta(delta: dict[str, Any]) -> ChoiceDelta:
     if "tool_calls" in delta:
         return ChoiceDelta.model_validate(delta)
-    return ChoiceDelta.model_construct(**delta)
+    return _lean(ChoiceDelta, delta)
 
 
 def _chunk_choice(choice: dict[str, Any]) -> ChunkChoice:
+    choice["delta"] = _delta(choice["delta"])
     logprobs = choice.get("logprobs")
-    return ChunkChoice.model_construct(
-        index=choice["index"],
-        delta=_delta(choice["delta"]),
-        logprobs=None if logprobs is None else ChoiceLogprobs.model_validate(logprobs),
-        finish_reason=choice.get("finish_reason"),
-    )
+    if logprobs is not None:
+        choice["logprobs"] = ChoiceLogprobs.model_validate(logprobs)
+    return _lean(ChunkChoice, choice)
 
 
 def chat_chunk(value: dict[str, Any]) -> ChatCompletionChunk:
-    """A chat chunk from a dict easyllm built (no re-validation of the common fields: a stream's hot path)."""
-    fields = dict(value)
-    fields["choices"] = [_chunk_choice(c) for c in value["choices"]]
-    fields["usage"] = _usage(value.get("usage"))
-    return ChatCompletionChunk.model_construct(**fields)
+    """A chat chunk from a dict easyllm built for it (taken over, not copied, not re-validated: the hot path)."""
+    value["choices"] = [_chunk_choice(c) for c in value["choices"]]
+    if value.get("usage") is not None:
+        value["usage"] = _usage(value["usage"])
+    return _lean(ChatCompletionChunk, value)
 
 
 def _completion_choice(choice: dict[str, Any]) -> CompletionChoice:
     logprobs = choice.get("logprobs")
-    return CompletionChoice.model_construct(
-        index=choice["index"],
-        text=choice["text"],
-        logprobs=None if logprobs is None else CompletionLogprobs.model_validate(logprobs),
-        finish_reason=choice.get("finish_reason"),
-    )
+    if logprobs is not None:
+        choice["logprobs"] = CompletionLogprobs.model_validate(logprobs)
+    return _lean(CompletionChoice, choice)
 
 
 def completion_chunk(value: dict[str, Any]) -> Completion:
-    """A text-completion chunk from a dict easyllm built (the lean path, as `chat_chunk`)."""
-    fields = dict(value)
-    fields["choices"] = [_completion_choice(c) for c in value["choices"]]
-    fields["usage"] = _usage(value.get("usage"))
-    return Completion.model_construct(**fields)
+    """A text-completion chunk from a dict easyllm built for it (the lean path, as `chat_chunk`)."""
+    value["choices"] = [_completion_choice(c) for c in value["choices"]]
+    if value.get("usage") is not None:
+        value["usage"] = _usage(value["usage"])
+    return _lean(Completion, value)
