@@ -16,9 +16,9 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import tenacity
@@ -38,6 +38,8 @@ from easyllm.settings import Settings
 __all__ = ["AsyncTransport", "SyncTransport", "close_pools", "is_retryable"]
 
 logger = logging.getLogger("easyllm")
+
+R = TypeVar("R")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 USER_AGENT = f"easyllm/{__version__}"
@@ -241,21 +243,24 @@ class SyncTransport(_Base):
             raise _map_transport_error(err, request) from err
         return _reply(response)
 
-    def send(self, call: HTTPCall) -> Reply:
-        """Send one request with retries; return its decoded JSON reply."""
+    def _retrying(self, attempt: Callable[[Deadline], R]) -> R:
+        """Run `attempt` under the retry policy; the first try runs outside tenacity (most calls need no retry)."""
         deadline = Deadline(self.settings.timeout)
-        failed: APIError | None
-        try:  # the first attempt runs outside tenacity: most calls need no retry machinery
-            return self._once(call, deadline)
+        try:
+            return attempt(deadline)
         except APIError as err:
-            failed = _first_failure(err)
-        for attempt in tenacity.Retrying(**retry_policy(self.settings, deadline)):
-            with attempt:
+            failed: APIError | None = _first_failure(err)
+        for state in tenacity.Retrying(**retry_policy(self.settings, deadline)):
+            with state:
                 if failed is not None:
                     replay, failed = failed, None
                     raise replay
-                return self._once(call, deadline)
+                return attempt(deadline)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def send(self, call: HTTPCall) -> Reply:
+        """Send one request with retries; return its decoded JSON reply."""
+        return self._retrying(lambda deadline: self._once(call, deadline))
 
     def _open(self, call: HTTPCall, deadline: Deadline) -> httpx.Response:
         request = self._request(self.client, call, deadline, stream=True)
@@ -273,19 +278,7 @@ class SyncTransport(_Base):
 
     def open_stream(self, call: HTTPCall) -> httpx.Response:
         """Open a streaming response (retrying only while opening); the caller must close it."""
-        deadline = Deadline(self.settings.timeout)
-        failed: APIError | None
-        try:
-            return self._open(call, deadline)
-        except APIError as err:
-            failed = _first_failure(err)
-        for attempt in tenacity.Retrying(**retry_policy(self.settings, deadline)):
-            with attempt:
-                if failed is not None:
-                    replay, failed = failed, None
-                    raise replay
-                return self._open(call, deadline)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._retrying(lambda deadline: self._open(call, deadline))
 
     @staticmethod
     @contextmanager
@@ -314,21 +307,24 @@ class AsyncTransport(_Base):
             raise _map_transport_error(err, request) from err
         return _reply(response)
 
-    async def send(self, call: HTTPCall) -> Reply:
-        """Send one request with retries; return its decoded JSON reply."""
+    async def _retrying(self, attempt: Callable[[Deadline], Awaitable[R]]) -> R:
+        """Async twin of `SyncTransport._retrying`."""
         deadline = Deadline(self.settings.timeout)
-        failed: APIError | None
         try:
-            return await self._once(call, deadline)
+            return await attempt(deadline)
         except APIError as err:
-            failed = _first_failure(err)
-        async for attempt in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline)):
-            with attempt:
+            failed: APIError | None = _first_failure(err)
+        async for state in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline)):
+            with state:
                 if failed is not None:
                     replay, failed = failed, None
                     raise replay
-                return await self._once(call, deadline)
+                return await attempt(deadline)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def send(self, call: HTTPCall) -> Reply:
+        """Send one request with retries; return its decoded JSON reply."""
+        return await self._retrying(lambda deadline: self._once(call, deadline))
 
     async def _open(self, call: HTTPCall, deadline: Deadline) -> httpx.Response:
         request = self._request(self.client, call, deadline, stream=True)
@@ -346,19 +342,7 @@ class AsyncTransport(_Base):
 
     async def open_stream(self, call: HTTPCall) -> httpx.Response:
         """Open a streaming response (retrying only while opening); the caller must close it."""
-        deadline = Deadline(self.settings.timeout)
-        failed: APIError | None
-        try:
-            return await self._open(call, deadline)
-        except APIError as err:
-            failed = _first_failure(err)
-        async for attempt in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline)):
-            with attempt:
-                if failed is not None:
-                    replay, failed = failed, None
-                    raise replay
-                return await self._open(call, deadline)
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await self._retrying(lambda deadline: self._open(call, deadline))
 
     @staticmethod
     @asynccontextmanager
