@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
@@ -45,53 +45,12 @@ if TYPE_CHECKING:
 __all__ = ["AsyncHuggingFace", "HuggingFace"]
 
 
-class _ClientConfig:
-    """Configuration shared by both clients; settings are resolved when a call is made."""
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        prompt_builder: PromptSpec = None,
-        protocol: ServerProtocol = "auto",
-        stop_sequences: Sequence[str] | None = None,
-    ) -> None:
-        self.api_key = api_key
-        self.base_url = base_url
-        self.timeout = timeout
-        self.max_retries = max_retries
-        self.prompt_builder = prompt_builder
-        self.protocol = protocol
-        self.stop_sequences = list(stop_sequences) if stop_sequences is not None else None
-
-    def settings(self, timeout: float | None = None) -> Settings:
-        """The settings of one call (a per-call `timeout` wins); the environment is read now, not at creation."""
-        return resolve_settings(
-            api_key=self.api_key,
-            api_base=self.base_url,
-            timeout=timeout if timeout is not None else self.timeout,
-            max_retries=self.max_retries,
-        )
-
-    def _copy_config(self, changes: dict[str, Any]) -> dict[str, Any]:
-        config = {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "prompt_builder": self.prompt_builder,
-            "protocol": self.protocol,
-            "stop_sequences": self.stop_sequences,
-        }
-        config.update({k: v for k, v in changes.items() if v is not None})
-        return config
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+Client = TypeVar("Client", bound="_ClientBase[Any]")
 
 
-class HuggingFace(_ClientConfig):
-    """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`.
+class _ClientBase(Generic[H]):
+    """What both clients share: their settings (resolved when a call is made) and their connection pool.
 
     Args:
         api_key: the token; else `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI login (read per call).
@@ -102,7 +61,8 @@ class HuggingFace(_ClientConfig):
         prompt_builder: a registered prompt format name or a callable `messages -> str`, for TGI's native route.
         protocol: `"auto"` (a `/v1` base is OpenAI-compatible), `"tgi"` or `"openai"`.
         stop_sequences: extra stop strings for every chat and text completion.
-        http_client: your own `httpx.Client` (not closed by `close()`); by default the client owns one.
+        http_client: your own `httpx.Client` / `httpx.AsyncClient` (left open when this client closes); by
+            default the client owns one.
     """
 
     def __init__(
@@ -115,41 +75,82 @@ class HuggingFace(_ClientConfig):
         prompt_builder: PromptSpec = None,
         protocol: ServerProtocol = "auto",
         stop_sequences: Sequence[str] | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: H | None = None,
     ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            prompt_builder=prompt_builder,
-            protocol=protocol,
-            stop_sequences=stop_sequences,
-        )
+        self.api_key = api_key
+        self.base_url = base_url
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.prompt_builder = prompt_builder
+        self.protocol = protocol
+        self.stop_sequences = list(stop_sequences) if stop_sequences is not None else None
         self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(headers={"user-agent": USER_AGENT})
-        self.chat = Chat(self)
-        self.completions = Completions(self)
-        self.embeddings = Embeddings(self)
+        self._http: H = http_client if http_client is not None else self._new_http()
+        self._attach_resources()
 
-    def transport(self, settings: Settings) -> SyncTransport:
-        """The transport of one call, over this client's pool."""
-        return SyncTransport(settings, self._http)
+    def _new_http(self) -> H:
+        raise NotImplementedError
+
+    def _attach_resources(self) -> None:
+        raise NotImplementedError
+
+    def settings(self, timeout: float | None = None) -> Settings:
+        """The settings of one call (a per-call `timeout` wins); the environment is read now, not at creation."""
+        return resolve_settings(
+            api_key=self.api_key,
+            api_base=self.base_url,
+            timeout=timeout if timeout is not None else self.timeout,
+            max_retries=self.max_retries,
+        )
 
     def with_options(
-        self,
+        self: Client,
         *,
         api_key: str | None = None,
         base_url: str | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
         prompt_builder: PromptSpec = None,
-    ) -> HuggingFace:
+    ) -> Client:
         """A client with some settings changed that shares this one's connection pool (closing either closes it)."""
+        config: dict[str, Any] = {
+            "api_key": self.api_key,
+            "base_url": self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "prompt_builder": self.prompt_builder,
+            "protocol": self.protocol,
+            "stop_sequences": self.stop_sequences,
+        }
         changes = {"api_key": api_key, "base_url": base_url, "timeout": timeout, "max_retries": max_retries}
-        clone = HuggingFace(http_client=self._http, **self._copy_config({**changes, "prompt_builder": prompt_builder}))
+        config.update({k: v for k, v in {**changes, "prompt_builder": prompt_builder}.items() if v is not None})
+        clone = type(self)(http_client=self._http, **config)
         clone._owns_http = self._owns_http
         return clone
+
+
+class HuggingFace(_ClientBase[httpx.Client]):
+    """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`.
+
+    Takes the arguments listed on `_ClientBase` (`api_key`, `base_url`, `timeout`, `max_retries`,
+    `prompt_builder`, `protocol`, `stop_sequences`, `http_client`: an `httpx.Client`).
+    """
+
+    chat: Chat
+    completions: Completions
+    embeddings: Embeddings
+
+    def _attach_resources(self) -> None:
+        self.chat = Chat(self)
+        self.completions = Completions(self)
+        self.embeddings = Embeddings(self)
+
+    def _new_http(self) -> httpx.Client:
+        return httpx.Client(headers={"user-agent": USER_AGENT})
+
+    def transport(self, settings: Settings) -> SyncTransport:
+        """The transport of one call, over this client's pool."""
+        return SyncTransport(settings, self._http)
 
     def close(self) -> None:
         """Close the connection pool (a caller's own `http_client` is left open)."""
@@ -165,61 +166,27 @@ class HuggingFace(_ClientConfig):
         self.close()
 
 
-class AsyncHuggingFace(_ClientConfig):
-    """An asynchronous client shaped like `openai.AsyncOpenAI`; the same arguments as `HuggingFace`.
+class AsyncHuggingFace(_ClientBase[httpx.AsyncClient]):
+    """An asynchronous client shaped like `openai.AsyncOpenAI`.
 
-    Args:
-        api_key, base_url, timeout, max_retries, prompt_builder, protocol, stop_sequences: as for `HuggingFace`.
-        http_client: your own `httpx.AsyncClient` (not closed by `aclose()`); by default the client owns one.
+    Takes the same arguments as `HuggingFace`, with an `httpx.AsyncClient` as `http_client`.
     """
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        prompt_builder: PromptSpec = None,
-        protocol: ServerProtocol = "auto",
-        stop_sequences: Sequence[str] | None = None,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            prompt_builder=prompt_builder,
-            protocol=protocol,
-            stop_sequences=stop_sequences,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(headers={"user-agent": USER_AGENT})
+    chat: AsyncChat
+    completions: AsyncCompletions
+    embeddings: AsyncEmbeddings
+
+    def _attach_resources(self) -> None:
         self.chat = AsyncChat(self)
         self.completions = AsyncCompletions(self)
         self.embeddings = AsyncEmbeddings(self)
 
+    def _new_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(headers={"user-agent": USER_AGENT})
+
     def transport(self, settings: Settings) -> AsyncTransport:
         """The transport of one call, over this client's pool."""
         return AsyncTransport(settings, self._http)
-
-    def with_options(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        prompt_builder: PromptSpec = None,
-    ) -> AsyncHuggingFace:
-        """A client with some settings changed that shares this one's connection pool (closing either closes it)."""
-        changes = {"api_key": api_key, "base_url": base_url, "timeout": timeout, "max_retries": max_retries}
-        clone = AsyncHuggingFace(
-            http_client=self._http, **self._copy_config({**changes, "prompt_builder": prompt_builder})
-        )
-        clone._owns_http = self._owns_http
-        return clone
 
     async def aclose(self) -> None:
         """Close the connection pool (a caller's own `http_client` is left open)."""
