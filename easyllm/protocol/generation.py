@@ -6,7 +6,6 @@ async shell call exactly this.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -18,13 +17,12 @@ import httpx
 
 from easyllm.errors import (
     APIError,
-    APIResponseValidationError,
     InvalidParameterError,
     error_from_stream_event,
 )
 from easyllm.protocol import tgi
 from easyllm.protocol.params import GenerationOptions, seeds_for, tgi_parameters, top_n_tokens
-from easyllm.protocol.sse import EventConsumer
+from easyllm.protocol.sse import EventConsumer, decode_event
 from easyllm.protocol.stops import StopTrimmer, TextLog, trim_stop
 
 __all__ = [
@@ -143,10 +141,10 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text.encode("utf-8")) / 4))
 
 
-def usage(prompt_tokens: int | None, completion_tokens: int | None, plan: GenerationPlan, text: str) -> dict[str, Any]:
-    """OpenAI usage; when the server could not tell a count, it is estimated and `estimated` says so."""
+def usage(prompt_tokens: int | None, completion_tokens: int | None, prompt: str, text: str) -> dict[str, Any]:
+    """OpenAI usage for any route; a count the server did not give is estimated, and `estimated` says so."""
     result: dict[str, Any] = {
-        "prompt_tokens": prompt_tokens if prompt_tokens is not None else estimate_tokens(plan.prompt),
+        "prompt_tokens": prompt_tokens if prompt_tokens is not None else estimate_tokens(prompt),
         "completion_tokens": completion_tokens if completion_tokens is not None else estimate_tokens(text),
     }
     result["total_tokens"] = result["prompt_tokens"] + result["completion_tokens"]
@@ -224,7 +222,7 @@ def build_completion(plan: GenerationPlan, replies: Sequence[Reply]) -> dict[str
         "model": plan.model,
         "system_fingerprint": None,
         "choices": list(choices),
-        "usage": usage(gens[0].prompt_tokens, completion_tokens, plan, "".join(texts)),
+        "usage": usage(gens[0].prompt_tokens, completion_tokens, plan.prompt, "".join(texts)),
     }
 
 
@@ -291,12 +289,7 @@ class GenerationStream:
         """Take one event's data; return the chunks to hand to the caller (possibly none)."""
         if self.done or data == "[DONE]":
             return []
-        try:
-            event = json.loads(data)
-        except ValueError as err:
-            raise APIResponseValidationError(f"unreadable stream event: {data[:200]!r}", self.request) from err
-        if not isinstance(event, dict):
-            raise APIResponseValidationError(f"unexpected stream event: {data[:200]!r}", self.request)
+        event = decode_event(data, self.request)
         if "error" in event:
             raise error_from_stream_event(event, self.request, partial_text=self.partial_text)
         out = [] if self._started else self._start()
@@ -328,7 +321,7 @@ class GenerationStream:
         prompt = final.prompt_tokens if final is not None else None
         chunk = self._chunk(None)
         chunk["choices"] = []
-        chunk["usage"] = usage(prompt, generated, self.plan, self._emitted.text())
+        chunk["usage"] = usage(prompt, generated, self.plan.prompt, self._emitted.text())
         return chunk
 
     def finish(self) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ from easyllm.errors import (
     error_from_stream_event,
     server_message,
 )
-from easyllm.protocol.generation import GenerationPlan, HTTPCall, Kind, Reply, estimate_tokens, new_id
+from easyllm.protocol.generation import GenerationPlan, HTTPCall, Kind, Reply, new_id, usage
 from easyllm.protocol.inputs import ROLES
 from easyllm.protocol.options import ChatOptions
 from easyllm.protocol.params import MAX_SERVER_STOPS, is_greedy, seeds_for
@@ -329,18 +329,6 @@ def read_usage(raw: object) -> tuple[int | None, int | None]:
     )
 
 
-def usage(plan: MessagesPlan, prompt: int | None, completion: int | None, text: str) -> dict[str, Any]:
-    """OpenAI usage; counts the server did not give are estimated and `estimated` says so."""
-    result: dict[str, Any] = {
-        "prompt_tokens": prompt if prompt is not None else estimate_tokens(plan.prompt),
-        "completion_tokens": completion if completion is not None else estimate_tokens(text),
-    }
-    result["total_tokens"] = result["prompt_tokens"] + result["completion_tokens"]
-    if prompt is None or completion is None:
-        result["estimated"] = True
-    return result
-
-
 def _header(plan: MessagesPlan, body: Mapping[str, Any]) -> dict[str, Any]:
     server_id, created, model = body.get("id"), body.get("created"), body.get("model")
     return {
@@ -373,7 +361,7 @@ def build_messages_completion(plan: MessagesPlan, replies: Sequence[Reply]) -> d
         "model": header["model"],
         "system_fingerprint": header["system_fingerprint"],
         "choices": choices,
-        "usage": usage(plan, counts[0][0], completion, "".join(texts)),
+        "usage": usage(counts[0][0], completion, plan.prompt, "".join(texts)),
     }
 
 

@@ -8,13 +8,14 @@ server's usage when it sent one, otherwise counts marked `estimated`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 
-from easyllm.errors import APIError, APIResponseValidationError, error_from_stream_event
-from easyllm.protocol.messages import MessagesPlan, finish_reason, read_usage, tool_calls, usage
+from easyllm.errors import APIError, error_from_stream_event
+from easyllm.protocol.generation import usage
+from easyllm.protocol.messages import MessagesPlan, finish_reason, read_usage, tool_calls
+from easyllm.protocol.sse import decode_event
 from easyllm.protocol.stops import StopTrimmer, TextLog
 
 __all__ = ["MessagesStream"]
@@ -81,12 +82,7 @@ class MessagesStream:
     # ------------------------------------------------------------ internals
 
     def _decode(self, data: str) -> dict[str, Any]:
-        try:
-            event = json.loads(data)
-        except ValueError as err:
-            raise APIResponseValidationError(f"unreadable stream event: {data[:200]!r}", self.request) from err
-        if not isinstance(event, dict):
-            raise APIResponseValidationError(f"unexpected stream event: {data[:200]!r}", self.request)
+        event = decode_event(data, self.request)
         if "error" in event:
             raise error_from_stream_event(event, self.request, partial_text=self.partial_text)
         return event
@@ -159,10 +155,10 @@ class MessagesStream:
         prompt, completion = read_usage(self._usage)
         if completion is None and self._deltas:
             completion = self._deltas  # one delta per token on TGI, llama.cpp and vLLM; still flagged below
-            counted = usage(self.plan, prompt, completion, "")
+            counted = usage(prompt, completion, self.plan.prompt, "")
             counted["estimated"] = True
         else:
-            counted = usage(self.plan, prompt, completion, self._emitted.text())
+            counted = usage(prompt, completion, self.plan.prompt, self._emitted.text())
         if self._header is None:
             self._header = self._make_header({})
         return {**self._header, "choices": [], "usage": counted}

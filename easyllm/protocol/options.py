@@ -62,7 +62,15 @@ def _check_response_format(value: Mapping[str, Any] | None) -> None:
 
 
 def _refuse_on_native(options: ChatOptions) -> None:
-    params._refuse_unsupported(options)
+    if options.presence_penalty:
+        raise InvalidParameterError(
+            "is not supported by TGI's native routes (they have no presence penalty); use frequency_penalty",
+            param="presence_penalty",
+        )
+    if options.logit_bias:
+        raise InvalidParameterError("is not supported by TGI's native routes", param="logit_bias")
+    if isinstance(options.logprobs, int) and not isinstance(options.logprobs, bool) and not 0 <= options.logprobs <= 5:
+        raise InvalidParameterError("must be between 0 and 5 (TGI's max_top_n_tokens)", param="logprobs")
     if options.top_logprobs is not None and options.top_logprobs > MAX_TOP_N_TOKENS:
         raise InvalidParameterError("must be at most 5 on TGI's native routes (max_top_n_tokens)", param="top_logprobs")
     if options.tools or options.tool_choice:

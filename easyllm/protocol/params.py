@@ -8,10 +8,10 @@ server would reject, or one it would silently ignore, is refused here with a mes
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from easyllm.errors import InvalidParameterError
 
@@ -19,7 +19,6 @@ __all__ = [
     "MAX_SERVER_STOPS",
     "GenerationOptions",
     "combine_stops",
-    "parse_options",
     "tgi_parameters",
 ]
 
@@ -52,37 +51,6 @@ class GenerationOptions(BaseModel):
     logit_bias: dict[str, float] | None = None
     user: str | None = None
     stream_options: dict[str, bool] | None = None
-
-
-def parse_options(values: Mapping[str, Any]) -> GenerationOptions:
-    """Validate raw keyword arguments; raise `InvalidParameterError` naming the first bad field.
-
-    Example:
-        >>> parse_options({"temperature": 0.5}).temperature
-        0.5
-    """
-    try:
-        options = GenerationOptions.model_validate(dict(values))
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(part) for part in first["loc"][:1]) or None
-        if first["type"] == "extra_forbidden":
-            raise InvalidParameterError("is not a parameter easyllm knows", param=loc) from None
-        raise InvalidParameterError(f"is invalid: {first['msg']}", param=loc) from None
-    _refuse_unsupported(options)
-    return options
-
-
-def _refuse_unsupported(options: GenerationOptions) -> None:
-    if options.presence_penalty:
-        raise InvalidParameterError(
-            "is not supported by TGI's native routes (they have no presence penalty); use frequency_penalty",
-            param="presence_penalty",
-        )
-    if options.logit_bias:
-        raise InvalidParameterError("is not supported by TGI's native routes", param="logit_bias")
-    if isinstance(options.logprobs, int) and not isinstance(options.logprobs, bool) and not 0 <= options.logprobs <= 5:
-        raise InvalidParameterError("must be between 0 and 5 (TGI's max_top_n_tokens)", param="logprobs")
 
 
 def combine_stops(*groups: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -120,7 +88,7 @@ def tgi_parameters(options: GenerationOptions, stops: Sequence[str], *, seed: in
     Only the first `MAX_SERVER_STOPS` stops are sent; the caller enforces the rest client-side.
 
     Example:
-        >>> tgi_parameters(parse_options({"temperature": 0, "top_p": 1.0}), ["</s>"], seed=None)
+        >>> tgi_parameters(GenerationOptions(temperature=0, top_p=1.0), ["</s>"], seed=None)
         {'details': True, 'return_full_text': False, 'do_sample': False, 'stop': ['</s>']}
     """
     params: dict[str, Any] = {"details": True, "return_full_text": False}

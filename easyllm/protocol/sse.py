@@ -8,9 +8,15 @@ and joins multi-line data with newlines, as the SSE specification says.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import json
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["EventConsumer", "SSEDecoder", "SSEPipeline"]
+from easyllm.errors import APIResponseValidationError
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["EventConsumer", "SSEDecoder", "SSEPipeline", "decode_event"]
 
 
 class SSEDecoder:
@@ -83,3 +89,14 @@ class SSEPipeline:
         data = self._decoder.flush()
         items = [] if data is None else self._consumer.feed(data)
         return items + self._consumer.finish()
+
+
+def decode_event(data: str, request: httpx.Request) -> dict[str, Any]:
+    """One event's JSON object; data that is not a JSON object raises `APIResponseValidationError`."""
+    try:
+        event = json.loads(data)
+    except ValueError as err:
+        raise APIResponseValidationError(f"unreadable stream event: {data[:200]!r}", request) from err
+    if not isinstance(event, dict):
+        raise APIResponseValidationError(f"unexpected stream event: {data[:200]!r}", request)
+    return event

@@ -6,7 +6,8 @@ import pytest
 from huggingface_hub import constants as hf_constants
 
 from easyllm.errors import InvalidParameterError
-from easyllm.protocol.params import combine_stops, parse_options, seeds_for, tgi_parameters
+from easyllm.protocol.options import parse_chat_options
+from easyllm.protocol.params import combine_stops, seeds_for, tgi_parameters
 from easyllm.settings import DEFAULT_API_BASE, resolve_settings
 
 
@@ -37,24 +38,28 @@ def test_settings_repr_hides_the_token() -> None:
     assert "hf_secret" not in repr(resolve_settings(api_key="hf_secret", api_base="http://x.test"))
 
 
+def parse_native(values: dict[str, object]) -> object:
+    return parse_chat_options(values, "tgi")
+
+
 def test_stops_merge_in_order_without_duplicates() -> None:
     assert combine_stops(["</s>"], "##", ["##", "", "</s>"], None) == ("</s>", "##")
 
 
 def test_at_most_four_stops_are_sent() -> None:
-    params = tgi_parameters(parse_options({}), ["a", "b", "c", "d", "e"], seed=None)
+    params = tgi_parameters(parse_native({}), ["a", "b", "c", "d", "e"], seed=None)
     assert params["stop"] == ["a", "b", "c", "d"]
 
 
 def test_top_p_zero_is_greedy() -> None:
-    assert tgi_parameters(parse_options({"top_p": 0}), [], seed=None)["do_sample"] is False
+    assert tgi_parameters(parse_native({"top_p": 0}), [], seed=None)["do_sample"] is False
 
 
 def test_seeds_are_distinct_and_reproducible() -> None:
-    assert seeds_for(parse_options({"n": 3, "seed": 5})) == [5, 6, 7]
-    assert seeds_for(parse_options({"n": 2})) == [None, None]
+    assert seeds_for(parse_native({"n": 3, "seed": 5})) == [5, 6, 7]
+    assert seeds_for(parse_native({"n": 2})) == [None, None]
 
 
 def test_booleans_are_not_numbers() -> None:
     with pytest.raises(InvalidParameterError, match="`max_tokens`"):
-        parse_options({"max_tokens": True})
+        parse_native({"max_tokens": True})

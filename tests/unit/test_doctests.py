@@ -1,0 +1,29 @@
+"""The examples in docstrings of the pure modules run and give what they show."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "easyllm.errors",
+    "easyllm.settings",
+    "easyllm.schema.openai",
+    "easyllm.protocol.params",
+    "easyllm.protocol.options",
+    "easyllm.protocol.inputs",
+    "easyllm.protocol.sse",
+    "easyllm.protocol.stops",
+    "easyllm.protocol.tei",
+    "easyllm.protocol.urls",
+    "easyllm.clients.error",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0, f"{name} has no examples"
+    assert result.failed == 0
