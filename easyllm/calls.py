@@ -38,6 +38,7 @@ __all__ = [
     "complete",
     "embed",
     "embed_inputs",
+    "forget_servers",
     "max_batch_size",
 ]
 
@@ -52,6 +53,8 @@ DEFAULT_CONCURRENCY = 8
 
 # `/info` answers per server, so a batch limit is asked for once per base URL.
 _batch_sizes: dict[str, int] = {}
+# Which servers have TGI's Messages API, by that route's URL: found out once (by trying it), then remembered.
+_messages_api: dict[str, bool] = {}
 
 
 def _map_threads(fn: Callable[[HTTPCall], R], calls: Sequence[HTTPCall], limit: int) -> list[R]:
@@ -73,10 +76,13 @@ async def _map_tasks(fn: Callable[[HTTPCall], Awaitable[R]], calls: Sequence[HTT
     return list(await asyncio.gather(*(one(c) for c in calls)))
 
 
-# ---------------------------------------------------------------- completions
+def forget_servers() -> None:
+    """Forget what was learned about servers (batch limits, which have the Messages API); they are asked again."""
+    _batch_sizes.clear()
+    _messages_api.clear()
 
-# Which servers have TGI's Messages API, by that route's URL: found out once (by trying it), then remembered.
-_messages_api: dict[str, bool] = {}
+
+# ---------------------------------------------------------------- completions
 
 
 def _route(plan: CompletionPlan) -> CompletionPlan:

@@ -34,6 +34,6 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     monkeypatch.setenv("HF_TOKEN_PATH", str(tmp_path / "no-token"))
     monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    calls._batch_sizes.clear()
+    calls.forget_servers()
     yield
-    calls._batch_sizes.clear()
+    calls.forget_servers()
