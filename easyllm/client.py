@@ -42,14 +42,14 @@ from easyllm.transport import USER_AGENT, AsyncTransport, SyncTransport
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["AsyncHuggingFace", "HuggingFace"]
+__all__ = ["AsyncHuggingFace", "BaseClient", "HuggingFace"]
 
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
-Client = TypeVar("Client", bound="_ClientBase[Any]")
+Client = TypeVar("Client", bound="BaseClient[Any]")
 
 
-class _ClientBase(Generic[H]):
+class BaseClient(Generic[H]):
     """What both clients share: their settings (resolved when a call is made) and their connection pool.
 
     Args:
@@ -129,10 +129,10 @@ class _ClientBase(Generic[H]):
         return clone
 
 
-class HuggingFace(_ClientBase[httpx.Client]):
+class HuggingFace(BaseClient[httpx.Client]):
     """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`.
 
-    Takes the arguments listed on `_ClientBase` (`api_key`, `base_url`, `timeout`, `max_retries`,
+    Takes the arguments listed on `BaseClient` (`api_key`, `base_url`, `timeout`, `max_retries`,
     `prompt_builder`, `protocol`, `stop_sequences`, `http_client`: an `httpx.Client`).
     """
 
@@ -166,7 +166,7 @@ class HuggingFace(_ClientBase[httpx.Client]):
         self.close()
 
 
-class AsyncHuggingFace(_ClientBase[httpx.AsyncClient]):
+class AsyncHuggingFace(BaseClient[httpx.AsyncClient]):
     """An asynchronous client shaped like `openai.AsyncOpenAI`.
 
     Takes the same arguments as `HuggingFace`, with an `httpx.AsyncClient` as `http_client`.

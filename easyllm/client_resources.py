@@ -23,7 +23,7 @@ from easyllm.streaming import AsyncStream, Stream
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from easyllm.client import AsyncHuggingFace, HuggingFace, _ClientBase
+    from easyllm.client import AsyncHuggingFace, HuggingFace, BaseClient
 
 __all__ = [
     "AsyncChat",
@@ -82,7 +82,7 @@ def _split(options: Mapping[str, Any]) -> tuple[float | None, dict[str, Any]]:
 
 
 def _chat_plan(
-    client: _ClientBase[Any], messages: object, model: str | None, stream: bool, options: Mapping[str, Any]
+    client: BaseClient[Any], messages: object, model: str | None, stream: bool, options: Mapping[str, Any]
 ) -> tuple[Settings, CompletionPlan]:
     timeout, rest = _split(options)
     settings = client.settings(timeout)
@@ -100,7 +100,7 @@ def _chat_plan(
 
 
 def _completion_plan(
-    client: _ClientBase[Any], prompt: object, model: str | None, stream: bool, options: Mapping[str, Any]
+    client: BaseClient[Any], prompt: object, model: str | None, stream: bool, options: Mapping[str, Any]
 ) -> tuple[Settings, CompletionPlan]:
     timeout, rest = _split(options)
     settings = client.settings(timeout)
