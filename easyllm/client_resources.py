@@ -23,7 +23,7 @@ from easyllm.streaming import AsyncStream, Stream
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from easyllm.client import AsyncHuggingFace, HuggingFace, BaseClient
+    from easyllm.client import AsyncHuggingFace, BaseClient, HuggingFace
 
 __all__ = [
     "AsyncChat",
