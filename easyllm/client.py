@@ -61,6 +61,9 @@ class BaseClient(Generic[H]):
         prompt_builder: a registered prompt format name or a callable `messages -> str`, for TGI's native route.
         protocol: `"auto"` (a `/v1` base is OpenAI-compatible), `"tgi"` or `"openai"`.
         stop_sequences: extra stop strings for every chat and text completion.
+        embedding_batch_size: most inputs per embedding request, under the server's own `/info` limit (32 when
+            neither is known); a call's `batch_size` wins.
+        embedding_concurrency: embedding batches in flight at once (default 8); a call's `max_concurrency` wins.
         http_client: your own `httpx.Client` / `httpx.AsyncClient` (left open when this client closes); by
             default the client owns one.
     """
@@ -75,6 +78,8 @@ class BaseClient(Generic[H]):
         prompt_builder: PromptSpec = None,
         protocol: ServerProtocol = "auto",
         stop_sequences: Sequence[str] | None = None,
+        embedding_batch_size: int | None = None,
+        embedding_concurrency: int | None = None,
         http_client: H | None = None,
     ) -> None:
         self.api_key = api_key
@@ -84,6 +89,8 @@ class BaseClient(Generic[H]):
         self.prompt_builder = prompt_builder
         self.protocol = protocol
         self.stop_sequences = list(stop_sequences) if stop_sequences is not None else None
+        self.embedding_batch_size = embedding_batch_size
+        self.embedding_concurrency = embedding_concurrency
         self._owns_http = http_client is None
         self._http: H = http_client if http_client is not None else self._new_http()
         self._attach_resources()
@@ -121,6 +128,8 @@ class BaseClient(Generic[H]):
             "prompt_builder": self.prompt_builder,
             "protocol": self.protocol,
             "stop_sequences": self.stop_sequences,
+            "embedding_batch_size": self.embedding_batch_size,
+            "embedding_concurrency": self.embedding_concurrency,
         }
         changes = {"api_key": api_key, "base_url": base_url, "timeout": timeout, "max_retries": max_retries}
         config.update({k: v for k, v in {**changes, "prompt_builder": prompt_builder}.items() if v is not None})
@@ -133,7 +142,8 @@ class HuggingFace(BaseClient[httpx.Client]):
     """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`.
 
     Takes the arguments listed on `BaseClient` (`api_key`, `base_url`, `timeout`, `max_retries`,
-    `prompt_builder`, `protocol`, `stop_sequences`, `http_client`: an `httpx.Client`).
+    `prompt_builder`, `protocol`, `stop_sequences`, `embedding_batch_size`, `embedding_concurrency`,
+    `http_client`: an `httpx.Client`).
     """
 
     chat: Chat

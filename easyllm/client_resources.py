@@ -7,11 +7,11 @@ the answer, or a `Stream` / `AsyncStream` of chunks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
-from easyllm import calls
-from easyllm.errors import InvalidParameterError
+from easyllm import calls, embedding_calls
+from easyllm.protocol.embeddings import EmbeddingOptions, embedding_options
 from easyllm.protocol.generation import CompletionPlan
 from easyllm.protocol.inputs import check_embedding_input
 from easyllm.protocol.requests import prepare_chat, prepare_completion
@@ -117,17 +117,30 @@ def _completion_plan(
 
 
 def _embedding_args(
-    input: object, model: str | None, encoding_format: str, dimensions: int | None, normalize: bool, concurrency: int
-) -> dict[str, Any]:
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidParameterError("must be a whole number >= 1", param="max_concurrency")
-    return {
+    client: BaseClient[Any],
+    input: object,
+    model: str | None,
+    encoding_format: str,
+    dimensions: int | None,
+    normalize: bool,
+    batching: tuple[int | None, int | None, bool],
+) -> tuple[dict[str, Any], EmbeddingOptions]:
+    batch_size, max_concurrency, show_progress = batching
+    options = embedding_options(
+        batch_size=batch_size,
+        max_concurrency=max_concurrency,
+        show_progress=show_progress,
+        default_batch_size=client.embedding_batch_size,
+        default_concurrency=client.embedding_concurrency,
+    )
+    args = {
         "input": check_embedding_input(input),
         "model": model,
         "normalize": normalize,
         "encoding_format": encoding_format,
         "dimensions": dimensions,
     }
+    return args, options
 
 
 # ---------------------------------------------------------------- sync
@@ -264,7 +277,9 @@ class Embeddings:
         dimensions: int | None = None,
         normalize: bool = True,
         user: str | None = None,
-        max_concurrency: int = calls.DEFAULT_CONCURRENCY,
+        batch_size: int | None = None,
+        max_concurrency: int | None = None,
+        show_progress: bool = False,
         timeout: float | None = None,
     ) -> CreateEmbeddingResponse:
         """Embed `input`: one vector per input in input order, batched to the server's limit.
@@ -276,14 +291,45 @@ class Embeddings:
             dimensions: keep the first N dimensions (Matryoshka), re-normalised.
             normalize: L2-normalise the vectors.
             user: accepted for compatibility; not sent.
-            max_concurrency: batches in flight at once.
+            batch_size: most inputs per request, under the server's own limit (default: the client's
+                `embedding_batch_size`, else the server's `/info` limit, else 32).
+            max_concurrency: batches in flight at once (default: the client's `embedding_concurrency`, else 8).
+            show_progress: a tqdm progress bar on stderr (`pip install tqdm`).
             timeout: seconds this call may take.
         """
-        args = _embedding_args(input, model, encoding_format, dimensions, normalize, max_concurrency)
+        batching = (batch_size, max_concurrency, show_progress)
+        args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return calls.embed_inputs(
-            settings, args, transport, types.embedding_response, max_concurrency, self._client.protocol
+        return embedding_calls.embed_inputs(
+            settings, args, transport, types.embedding_response, options, self._client.protocol
+        )
+
+    def iter_batches(
+        self,
+        *,
+        input: str | list[str],
+        model: str | None = None,
+        encoding_format: Literal["float", "base64"] = "float",
+        dimensions: int | None = None,
+        normalize: bool = True,
+        user: str | None = None,
+        batch_size: int | None = None,
+        max_concurrency: int | None = None,
+        show_progress: bool = False,
+        timeout: float | None = None,
+    ) -> Iterator[CreateEmbeddingResponse]:
+        """Embed batch by batch: one response per batch (`index` is the input's position), in input order.
+
+        Takes `create`'s arguments. At most `max_concurrency` batches are in flight and twice that many held, so
+        memory stays bounded however many inputs there are; bad arguments are refused at the call.
+        """
+        batching = (batch_size, max_concurrency, show_progress)
+        args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
+        settings = self._client.settings(timeout)
+        transport = self._client.transport(settings)
+        return embedding_calls.iter_embeddings(
+            settings, args, transport, types.embedding_response, options, self._client.protocol
         )
 
 
@@ -406,13 +452,39 @@ class AsyncEmbeddings:
         dimensions: int | None = None,
         normalize: bool = True,
         user: str | None = None,
-        max_concurrency: int = calls.DEFAULT_CONCURRENCY,
+        batch_size: int | None = None,
+        max_concurrency: int | None = None,
+        show_progress: bool = False,
         timeout: float | None = None,
     ) -> CreateEmbeddingResponse:
         """Async `Embeddings.create`."""
-        args = _embedding_args(input, model, encoding_format, dimensions, normalize, max_concurrency)
+        batching = (batch_size, max_concurrency, show_progress)
+        args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return await calls.aembed_inputs(
-            settings, args, transport, types.embedding_response, max_concurrency, self._client.protocol
+        return await embedding_calls.aembed_inputs(
+            settings, args, transport, types.embedding_response, options, self._client.protocol
+        )
+
+    def iter_batches(
+        self,
+        *,
+        input: str | list[str],
+        model: str | None = None,
+        encoding_format: Literal["float", "base64"] = "float",
+        dimensions: int | None = None,
+        normalize: bool = True,
+        user: str | None = None,
+        batch_size: int | None = None,
+        max_concurrency: int | None = None,
+        show_progress: bool = False,
+        timeout: float | None = None,
+    ) -> AsyncIterator[CreateEmbeddingResponse]:
+        """Async `Embeddings.iter_batches` (use `async for`)."""
+        batching = (batch_size, max_concurrency, show_progress)
+        args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
+        settings = self._client.settings(timeout)
+        transport = self._client.transport(settings)
+        return embedding_calls.aiter_embeddings(
+            settings, args, transport, types.embedding_response, options, self._client.protocol
         )

@@ -18,6 +18,8 @@ _SETTINGS = (
     "stop_sequences",
     "timeout",
     "max_retries",
+    "embedding_batch_size",
+    "embedding_concurrency",
     "http_client",
     "async_http_client",
 )

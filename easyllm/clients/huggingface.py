@@ -23,6 +23,8 @@ Module settings (read when a call is made, never at import; a call's own argumen
 - `stop_sequences`: extra stop strings for every chat and text completion.
 - `timeout`: seconds one call may take, retries and waits included (default 600).
 - `max_retries`: retries after the first attempt (default 2).
+- `embedding_batch_size`: most inputs per embedding request (under the server's own `/info` limit; 32 when
+  neither is known); `embedding_concurrency`: embedding batches in flight at once (default 8).
 - `http_client` / `async_http_client`: your own `httpx.Client` / `httpx.AsyncClient` (proxies, test transports);
   by default one pooled client per server is shared by all calls.
 
@@ -34,7 +36,7 @@ native route `json_schema` becomes TGI's `grammar`). Errors are in `huggingface.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from easyllm.clients import error
@@ -47,6 +49,7 @@ from easyllm.settings import Settings, resolve_settings
 if TYPE_CHECKING:
     import httpx
 
+    from easyllm.protocol.embeddings import EmbeddingOptions
     from easyllm.streaming import AsyncStream, Stream
     from easyllm.transport import AsyncTransport, SyncTransport
 
@@ -57,6 +60,8 @@ __all__ = [
     "api_base",
     "api_key",
     "async_http_client",
+    "embedding_batch_size",
+    "embedding_concurrency",
     "error",
     "http_client",
     "max_retries",
@@ -71,6 +76,8 @@ prompt_builder: str | Callable[..., str] | None = None
 stop_sequences: list[str] | None = None
 timeout: float | None = None
 max_retries: int | None = None
+embedding_batch_size: int | None = None
+embedding_concurrency: int | None = None
 http_client: httpx.Client | None = None
 async_http_client: httpx.AsyncClient | None = None
 
@@ -207,8 +214,8 @@ class Completion:
         return await calls.acomplete(plan, _async_transport(settings), to_object, to_object)
 
 
-def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], int, Any]:
-    from easyllm import calls
+def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], EmbeddingOptions, Any]:
+    from easyllm.protocol.embeddings import embedding_options
     from easyllm.protocol.inputs import check_embedding_input
 
     settings = _settings(kwargs)
@@ -220,13 +227,17 @@ def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], i
         "encoding_format": kwargs.pop("encoding_format", None) or "float",
         "dimensions": kwargs.pop("dimensions", None),
     }
-    concurrency = kwargs.pop("max_concurrency", calls.DEFAULT_CONCURRENCY)
+    options = embedding_options(
+        batch_size=kwargs.pop("batch_size", None),
+        max_concurrency=kwargs.pop("max_concurrency", None),
+        show_progress=kwargs.pop("show_progress", False),
+        default_batch_size=embedding_batch_size,
+        default_concurrency=embedding_concurrency,
+    )
     kwargs.pop("user", None)
     if kwargs:
         raise InvalidParameterError("is not a parameter of Embedding.create", param=sorted(kwargs)[0])
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise InvalidParameterError("must be a whole number >= 1", param="max_concurrency")
-    return settings, args, concurrency, protocol
+    return settings, args, options, protocol
 
 
 class Embedding:
@@ -238,20 +249,44 @@ class Embedding:
 
         Args:
             **kwargs: `input` (required), `model`, `normalize` (default True), `encoding_format`
-                ("float" or "base64"), `dimensions`, `max_concurrency` (batches in flight, default 8), and
-                per-call `api_key`, `api_base`, `timeout`, `max_retries`.
+                ("float" or "base64"), `dimensions`, `batch_size` (most inputs per request, under the server's
+                own limit; default `embedding_batch_size`), `max_concurrency` (batches in flight; default
+                `embedding_concurrency`, else 8), `show_progress` (a tqdm bar), and per-call `api_key`,
+                `api_base`, `timeout`, `max_retries`.
         """
-        from easyllm import calls
+        from easyllm import embedding_calls
 
-        settings, args, concurrency, protocol = _embedding_args(kwargs)
+        settings, args, options, protocol = _embedding_args(kwargs)
         transport = _sync_transport(settings)
-        return calls.embed_inputs(settings, args, transport, to_object, concurrency, protocol)
+        return embedding_calls.embed_inputs(settings, args, transport, to_object, options, protocol)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
         """Async `create`."""
-        from easyllm import calls
+        from easyllm import embedding_calls
 
-        settings, args, concurrency, protocol = _embedding_args(kwargs)
+        settings, args, options, protocol = _embedding_args(kwargs)
         transport = _async_transport(settings)
-        return await calls.aembed_inputs(settings, args, transport, to_object, concurrency, protocol)
+        return await embedding_calls.aembed_inputs(settings, args, transport, to_object, options, protocol)
+
+    @classmethod
+    def iter_batches(cls, **kwargs: Any) -> Iterator[OpenAIObject]:
+        """Embed batch by batch: one response per batch (`index` is the input's position), in input order.
+
+        Takes `create`'s arguments. At most `max_concurrency` batches are in flight and twice that many held, so
+        memory stays bounded however many inputs there are; bad arguments are refused at the call.
+        """
+        from easyllm import embedding_calls
+
+        settings, args, options, protocol = _embedding_args(kwargs)
+        transport = _sync_transport(settings)
+        return embedding_calls.iter_embeddings(settings, args, transport, to_object, options, protocol)
+
+    @classmethod
+    def aiter_batches(cls, **kwargs: Any) -> AsyncIterator[OpenAIObject]:
+        """Async `iter_batches` (use `async for`)."""
+        from easyllm import embedding_calls
+
+        settings, args, options, protocol = _embedding_args(kwargs)
+        transport = _async_transport(settings)
+        return embedding_calls.aiter_embeddings(settings, args, transport, to_object, options, protocol)

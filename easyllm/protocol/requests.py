@@ -15,17 +15,24 @@ from easyllm.errors import InvalidParameterError
 from easyllm.log import logger
 from easyllm.prompt_utils import PromptFormat, resolve_prompt_format
 from easyllm.protocol import urls
-from easyllm.protocol.embeddings import EmbeddingPlan, Route, plan_embeddings
+from easyllm.protocol.embeddings import EmbeddingPlan, Route, check_embedding_format, plan_embeddings
 from easyllm.protocol.generation import CompletionPlan, GenerationPlan, plan_generation
 from easyllm.protocol.inputs import check_embedding_input, check_messages, check_prompt
 from easyllm.protocol.messages import Flavour, MessagesPlan, check_chat_messages, plan_messages, prompt_text
-from easyllm.protocol.openai_embeddings import OpenAIEmbeddingPlan, plan_openai_embeddings
+from easyllm.protocol.openai_embeddings import plan_openai_embeddings
 from easyllm.protocol.options import ChatOptions, native_grammar, parse_chat_options
 from easyllm.protocol.params import combine_stops
 from easyllm.protocol.urls import ServerProtocol
 from easyllm.settings import Settings
 
-__all__ = ["DEFAULT_PROMPT_FORMAT", "PromptSpec", "prepare_chat", "prepare_completion", "prepare_embeddings"]
+__all__ = [
+    "DEFAULT_PROMPT_FORMAT",
+    "PromptSpec",
+    "check_embeddings",
+    "prepare_chat",
+    "prepare_completion",
+    "prepare_embeddings",
+]
 
 PromptSpec = str | Callable[..., str] | PromptFormat | None
 
@@ -221,18 +228,17 @@ def prepare_embeddings(
     dimensions: int | None,
     max_batch_size: int,
     protocol: ServerProtocol = "auto",
-) -> tuple[list[str], EmbeddingPlan | OpenAIEmbeddingPlan]:
+) -> tuple[list[str], EmbeddingPlan]:
     """Check the inputs and plan their batches.
 
     Routes: TEI `/embed`, the Inference API pipeline route, or an OpenAI-compatible server's `/embeddings`.
     """
     inputs = check_embedding_input(input)
-    if not isinstance(normalize, bool):
-        raise InvalidParameterError("must be True or False", param="normalize")
+    check_embedding_format(normalize, encoding_format, dimensions)
     if urls.is_openai_server(settings, protocol):
         return inputs, plan_openai_embeddings(
             inputs, url=urls.openai_url(settings, "embeddings"), model=model, normalize=normalize,
-            encoding_format=encoding_format, dimensions=dimensions,
+            encoding_format=encoding_format, dimensions=dimensions, max_batch_size=max_batch_size,
         )  # fmt: skip
     route: Route = "pipeline" if settings.is_model_collection else "tei"
     plan = plan_embeddings(
@@ -246,3 +252,9 @@ def prepare_embeddings(
         max_batch_size=max_batch_size,
     )
     return inputs, plan
+
+
+def check_embeddings(args: Mapping[str, Any]) -> None:
+    """Refuse bad embedding arguments (as `prepare_embeddings` takes them) before anything is sent."""
+    check_embedding_input(args.get("input"))
+    check_embedding_format(args.get("normalize"), args.get("encoding_format"), args.get("dimensions"))

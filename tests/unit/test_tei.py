@@ -62,13 +62,14 @@ def test_shapes_cls_pooling(data: object, n_inputs: int, expected: list[list[flo
     assert vectors_from_feature_extraction(data, n_inputs, pooling="cls") == expected
 
 
-def test_ints_become_floats_and_input_is_not_aliased() -> None:
-    data = [[1, 2], [3, 4.5]]
-    vectors = vectors_from_feature_extraction(data, 2)
-    assert vectors == [[1.0, 2.0], [3.0, 4.5]]
+def test_ints_become_floats_and_float_rows_are_not_copied() -> None:
+    data = [[1, 2], [3, 4.5], [0.5, 1.5]]
+    vectors = vectors_from_feature_extraction(data, 3)
+    assert vectors == [[1.0, 2.0], [3.0, 4.5], [0.5, 1.5]]
     assert all(type(x) is float for vector in vectors for x in vector)
+    assert vectors[2] is data[2]  # already a list of floats: kept as decoded (10,000 x 384 floats add up)
     vectors[1][1] = 0.0
-    assert data == [[1, 2], [3, 4.5]]
+    assert data[1] == [3, 4.5]
 
 
 def test_tuples_are_accepted() -> None:
