@@ -7,6 +7,7 @@ the answer, or a `Stream` / `AsyncStream` of chunks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
@@ -484,7 +485,7 @@ class AsyncEmbeddings:
         batching = (batch_size, max_concurrency, show_progress)
         args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
         settings = self._client.settings(timeout)
-        transport = self._client.transport(settings)
+        transport = functools.partial(self._client.transport, settings)
         return embedding_calls.aiter_embeddings(
             settings, args, transport, types.embedding_response, options, self._client.protocol
         )

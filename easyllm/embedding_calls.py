@@ -300,18 +300,29 @@ async def aembed_inputs(
 def aiter_embeddings(
     settings: Settings,
     args: Mapping[str, Any],
-    transport: AsyncTransport,
+    transport: Callable[[], AsyncTransport],
     convert: Convert[T],
     options: EmbeddingOptions,
     protocol: ServerProtocol = "auto",
 ) -> AsyncIterator[T]:
-    """Async twin of `iter_embeddings` (use `async for`); bad arguments are refused at the call."""
+    """Async twin of `iter_embeddings` (use `async for`); bad arguments are refused at the call.
+
+    `transport` makes the transport once iteration starts (a pooled one belongs to the running event loop).
+    """
     check_embeddings(args)
     _tqdm(options)
-    return _aparts(_abatches(settings, args, transport, convert, options, protocol, 2 * options.concurrency))
+    return _aparts(settings, args, transport, convert, options, protocol)
 
 
-async def _aparts(batches: AsyncIterator[tuple[EmbeddedBatch, T]]) -> AsyncIterator[T]:
+async def _aparts(
+    settings: Settings,
+    args: Mapping[str, Any],
+    transport: Callable[[], AsyncTransport],
+    convert: Convert[T],
+    options: EmbeddingOptions,
+    protocol: ServerProtocol,
+) -> AsyncIterator[T]:
+    batches = _abatches(settings, args, transport(), convert, options, protocol, 2 * options.concurrency)
     try:
         async for _, part in batches:
             yield part

@@ -36,6 +36,7 @@ native route `json_schema` becomes TGI's `grammar`). Errors are in `huggingface.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -288,5 +289,5 @@ class Embedding:
         from easyllm import embedding_calls
 
         settings, args, options, protocol = _embedding_args(kwargs)
-        transport = _async_transport(settings)
+        transport = functools.partial(_async_transport, settings)
         return embedding_calls.aiter_embeddings(settings, args, transport, to_object, options, protocol)
