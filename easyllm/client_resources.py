@@ -303,7 +303,7 @@ class Embeddings:
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return embedding_calls.embed_inputs(
-            settings, args, transport, types.embedding_response, options, self._client.protocol
+            settings, args, transport, types.embeddings_checked, options, self._client.protocol
         )
 
     def iter_batches(
@@ -330,7 +330,7 @@ class Embeddings:
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return embedding_calls.iter_embeddings(
-            settings, args, transport, types.embedding_response, options, self._client.protocol
+            settings, args, transport, types.embeddings_checked, options, self._client.protocol
         )
 
 
@@ -464,7 +464,7 @@ class AsyncEmbeddings:
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return await embedding_calls.aembed_inputs(
-            settings, args, transport, types.embedding_response, options, self._client.protocol
+            settings, args, transport, types.embeddings_checked, options, self._client.protocol
         )
 
     def iter_batches(
@@ -487,5 +487,5 @@ class AsyncEmbeddings:
         settings = self._client.settings(timeout)
         transport = functools.partial(self._client.transport, settings)
         return embedding_calls.aiter_embeddings(
-            settings, args, transport, types.embedding_response, options, self._client.protocol
+            settings, args, transport, types.embeddings_checked, options, self._client.protocol
         )

@@ -46,6 +46,7 @@ __all__ = [
     "completion",
     "completion_chunk",
     "embedding_response",
+    "embeddings_checked",
 ]
 
 ChatFinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
@@ -250,6 +251,18 @@ def completion(value: dict[str, Any]) -> Completion:
 def embedding_response(value: dict[str, Any]) -> CreateEmbeddingResponse:
     """Validate an embedding answer."""
     return CreateEmbeddingResponse.model_validate(value)
+
+
+def embeddings_checked(value: dict[str, Any]) -> CreateEmbeddingResponse:
+    """Build an embedding answer whose items `easyllm.protocol.embeddings` has already checked, without copying.
+
+    Items are dicts with an int `index` and a vector that is a list of floats or a base64 string (or `Embedding`s
+    already built, when batches are merged); validating 10,000 x 384 floats again would cost more than reading
+    them. The usage is validated (it is small).
+    """
+    data = [item if type(item) is Embedding else _lean(Embedding, item) for item in value["data"]]
+    usage = EmbeddingUsage.model_validate(value["usage"])
+    return _lean(CreateEmbeddingResponse, {"object": "list", "data": data, "model": value["model"], "usage": usage})
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -13,6 +13,7 @@ from openai.types import CreateEmbeddingResponse as OpenAICreateEmbeddingRespons
 
 import easyllm
 from easyllm import client_resources
+from easyllm.schema import types
 from tests.client import v1_helpers
 from tests.client.fake_tgi import FakeServer
 from tests.client.v1_helpers import V1, V1Runner
@@ -120,3 +121,20 @@ def test_sync_and_async_embedding_methods_match(name: str) -> None:
     assert [(p.name, p.default) for p in sync.parameters.values()] == [
         (p.name, p.default) for p in asyn.parameters.values()
     ]
+
+
+def test_checked_embeddings_build_what_validation_builds() -> None:
+    value = {
+        "object": "list",
+        "data": [
+            {"object": "embedding", "index": 0, "embedding": [0.25, -1.5]},
+            {"object": "embedding", "index": 1, "embedding": "AACAPwAAAMA="},
+        ],
+        "model": "m",
+        "usage": {"prompt_tokens": 3, "total_tokens": 3, "estimated": True},
+    }
+    lean = types.embeddings_checked(value)
+    assert lean == types.embedding_response(value)
+    assert lean.data[0].embedding is value["data"][0]["embedding"]  # the vector is not copied
+    merged = types.embeddings_checked({**value, "data": lean.data})
+    assert merged.data[1] is lean.data[1] and merged.usage.model_dump()["estimated"] is True
