@@ -145,8 +145,12 @@ def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
     return settings, plan
 
 
-class ChatCompletion:
-    """Chat completions, as `openai.ChatCompletion` (openai<1)."""
+class _Generation:
+    """`create` / `acreate` shared by `ChatCompletion` and `Completion`; they differ only in how a call is planned."""
+
+    @classmethod
+    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+        raise NotImplementedError
 
     @overload
     @classmethod
@@ -156,16 +160,16 @@ class ChatCompletion:
     def create(cls, *, stream: Literal[False] = False, **kwargs: Any) -> OpenAIObject: ...
     @classmethod
     def create(cls, **kwargs: Any) -> OpenAIObject | Stream[OpenAIObject]:
-        """Create a chat completion; with `stream=True`, a `Stream` of chunks.
+        """Create a completion; with `stream=True`, a `Stream` of chunks.
 
         Args:
-            **kwargs: `messages` (required), `model`, `stream`, the OpenAI options listed in the module
-                docstring, and per-call `api_key`, `api_base`, `timeout`, `max_retries`, `prompt_builder`,
-                `debug` (log the prompt sent).
+            **kwargs: `messages` (chat) or `prompt` (text), `model`, `stream`, the OpenAI options listed in the
+                module docstring, and per-call `api_key`, `api_base`, `timeout`, `max_retries`, `protocol`,
+                `prompt_builder` (chat), `debug` (log the prompt sent).
         """
         from easyllm import calls
 
-        settings, plan = _chat_plan(kwargs)
+        settings, plan = cls._plan(kwargs)
         return calls.complete(plan, _sync_transport(settings), to_object, to_object)
 
     @overload
@@ -176,43 +180,30 @@ class ChatCompletion:
     async def acreate(cls, *, stream: Literal[False] = False, **kwargs: Any) -> OpenAIObject: ...
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
-        """Async `create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
+        """Async `create`; with `stream=True`, an `AsyncStream` (use `async for` / `async with`)."""
         from easyllm import calls
 
-        settings, plan = _chat_plan(kwargs)
+        settings, plan = cls._plan(kwargs)
         return await calls.acomplete(plan, _async_transport(settings), to_object, to_object)
 
 
-class Completion:
-    """Text completions, as `openai.Completion` (openai<1): the prompt is sent as given."""
+class ChatCompletion(_Generation):
+    """Chat completions, as `openai.ChatCompletion` (openai<1): `messages` in, an assistant message out."""
 
-    @overload
     @classmethod
-    def create(cls, *, stream: Literal[True], **kwargs: Any) -> Stream[OpenAIObject]: ...
-    @overload
-    @classmethod
-    def create(cls, *, stream: Literal[False] = False, **kwargs: Any) -> OpenAIObject: ...
-    @classmethod
-    def create(cls, **kwargs: Any) -> OpenAIObject | Stream[OpenAIObject]:
-        """Create a text completion; `prompt` is required; `echo` prepends it; `logprobs=k` gives top-k."""
-        from easyllm import calls
+    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+        return _chat_plan(kwargs)
 
-        settings, plan = _completion_plan(kwargs)
-        return calls.complete(plan, _sync_transport(settings), to_object, to_object)
 
-    @overload
-    @classmethod
-    async def acreate(cls, *, stream: Literal[True], **kwargs: Any) -> AsyncStream[OpenAIObject]: ...
-    @overload
-    @classmethod
-    async def acreate(cls, *, stream: Literal[False] = False, **kwargs: Any) -> OpenAIObject: ...
-    @classmethod
-    async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
-        """Async `create`; with `stream=True`, an `AsyncStream`."""
-        from easyllm import calls
+class Completion(_Generation):
+    """Text completions, as `openai.Completion` (openai<1): the prompt is sent as given.
 
-        settings, plan = _completion_plan(kwargs)
-        return await calls.acomplete(plan, _async_transport(settings), to_object, to_object)
+    `echo=True` prepends the prompt to the text; `logprobs=k` returns the top-k alternatives per token.
+    """
+
+    @classmethod
+    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+        return _completion_plan(kwargs)
 
 
 def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], EmbeddingOptions, Any]:
