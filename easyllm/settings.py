@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 from easyllm.errors import InvalidParameterError
@@ -60,7 +62,50 @@ def _url_facts(api_base: str) -> tuple[bool, str]:
     return parts.path.rstrip("/").endswith("/models"), f"{parts.scheme}://{parts.netloc}"
 
 
-_get_token: Callable[[], str | None] | None = None
+#: How long a CLI-login token is trusted while its file is unchanged, so that huggingface_hub can still refresh an
+#: OAuth token close to expiry (it does so a day ahead) in a long-running process.
+_LOGIN_TOKEN_TTL = 60.0
+#: A token file younger than this is read again on the next call (file systems' mtime ticks can be this coarse).
+_RACY_SECONDS = 2.0
+
+_hub: tuple[Callable[[], str | None], Any] | None = None  # (huggingface_hub.get_token, huggingface_hub.constants)
+# ((token file, its stat, HUGGING_FACE_HUB_TOKEN), trusted until (monotonic), the token)
+_login_cache: tuple[tuple[object, ...], float, str | None] | None = None
+
+
+def _login_token() -> str | None:
+    """The Hugging Face CLI login (`huggingface_hub.get_token()`), read again whenever what it reads changes.
+
+    The token file is not read on every call: its answer is kept while the file's path and stat (mtime, size,
+    inode) and `HUGGING_FACE_HUB_TOKEN` stay the same, for at most `_LOGIN_TOKEN_TTL` seconds, and only once the
+    file is older than `_RACY_SECONDS`. A new, changed or removed token file is picked up by the next call. With
+    `HF_OIDC_RESOURCE` (CI trusted publishing) every call asks huggingface_hub, which keeps its own expiry cache.
+    """
+    global _hub, _login_cache
+    if _hub is None:  # deferred: a heavy import, needed only without a token; looked up once
+        from huggingface_hub import constants, get_token
+
+        _hub = (get_token, constants)
+    get_token, constants = _hub
+    if os.environ.get("HF_OIDC_RESOURCE"):
+        return get_token()
+    path = constants.HF_TOKEN_PATH
+    try:
+        st = os.stat(path)
+        stat: tuple[int, ...] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        # A file written in the last moments could be rewritten within the same mtime tick (coarse on many file
+        # systems) without its stat changing: its answer is not kept until it has aged ("racy git" rule).
+        settled = time.time() - st.st_mtime > _RACY_SECONDS
+    except OSError:
+        stat, settled = None, True
+    key = (path, stat, os.environ.get("HUGGING_FACE_HUB_TOKEN"))
+    now = time.monotonic()
+    cached = _login_cache
+    if cached is not None and cached[0] == key and now < cached[1]:
+        return cached[2]
+    token = get_token()
+    _login_cache = (key, now + _LOGIN_TOKEN_TTL, token) if settled else None
+    return token
 
 
 def _token_from_environment() -> str | None:
@@ -68,12 +113,7 @@ def _token_from_environment() -> str | None:
         value = os.environ.get(name)
         if value:
             return value
-    global _get_token
-    if _get_token is None:  # deferred: a heavy import, needed only without a token; looked up once
-        from huggingface_hub import get_token
-
-        _get_token = get_token
-    return _get_token()
+    return _login_token()
 
 
 def _check_base(api_base: str) -> str:
@@ -86,7 +126,10 @@ def _check_base(api_base: str) -> str:
 
 
 def _first(*values: object) -> object:
-    return next((v for v in values if v is not None), None)
+    for value in values:
+        if value is not None:
+            return value
+    return None
 
 
 def resolve_settings(
@@ -106,7 +149,8 @@ def resolve_settings(
         >>> resolve_settings(api_base="http://127.0.0.1:8080/", api_key="x").api_base
         'http://127.0.0.1:8080'
     """
-    base = _first(api_base, module_api_base, os.environ.get("HUGGINGFACE_API_BASE") or None, DEFAULT_API_BASE)
+    environ_base = os.environ.get("HUGGINGFACE_API_BASE") or None
+    base = _first(api_base, module_api_base, environ_base, DEFAULT_API_BASE)
     key = _first(api_key, module_api_key) or _token_from_environment()
     timeout_value = _first(timeout, module_timeout, DEFAULT_TIMEOUT)
     retries = _first(max_retries, module_max_retries, DEFAULT_MAX_RETRIES)
@@ -116,10 +160,16 @@ def resolve_settings(
         raise InvalidParameterError(f"must be a whole number >= 0, got {retries!r}", param="max_retries")
     if key is not None and not isinstance(key, str):
         raise InvalidParameterError("must be a string", param="api_key")
+    return _settings(str(base), key or None, float(timeout_value), retries)
+
+
+@lru_cache(maxsize=64)
+def _settings(base: str, key: str | None, timeout: float, retries: int) -> Settings:
+    """The `Settings` for checked values; remembered, since most calls resolve to the same few (they are frozen)."""
     return Settings(
-        api_base=_check_base(str(base)),
-        api_key=key or None,
-        timeout=float(timeout_value),
+        api_base=_check_base(base),
+        api_key=key,
+        timeout=timeout,
         max_retries=retries,
-        connect_timeout=min(DEFAULT_CONNECT_TIMEOUT, float(timeout_value)),
+        connect_timeout=min(DEFAULT_CONNECT_TIMEOUT, timeout),
     )

@@ -85,7 +85,7 @@ def refuse(message: str) -> InvalidParameterError:
 
 
 def _turn(index: int, message: object, format_name: str) -> Turn:
-    if isinstance(message, Mapping):
+    if type(message) is dict or isinstance(message, Mapping):  # the exact-type test first: the usual case
         role, content = message.get("role"), message.get("content")
     else:  # objects with attributes, such as the original easyllm ChatMessage
         role, content = getattr(message, "role", None), getattr(message, "content", None)

@@ -123,17 +123,13 @@ def plan_generation(
     """
     if stream and options.n > 1:
         raise InvalidParameterError("must be 1 when stream=True (stream one sample per call)", param="n")
-    calls = tuple(
-        HTTPCall(
-            "POST",
-            url,
-            tgi.generate_payload(
-                prompt, {**tgi_parameters(options, stops, seed=seed), **(extra_parameters or {})}, stream=stream
-            ),
-        )
-        for seed in seeds_for(options)
-    )
-    return GenerationPlan(kind, calls, model, new_id(kind), int(time.time()), stops, prompt, options, stream)
+    calls = []
+    for seed in seeds_for(options):
+        parameters = tgi_parameters(options, stops, seed=seed)  # a fresh dict per request
+        if extra_parameters:
+            parameters.update(extra_parameters)
+        calls.append(HTTPCall("POST", url, tgi.generate_payload(prompt, parameters, stream=stream)))
+    return GenerationPlan(kind, tuple(calls), model, new_id(kind), int(time.time()), stops, prompt, options, stream)
 
 
 def estimate_tokens(text: str) -> int:
@@ -211,18 +207,26 @@ def _choice(plan: GenerationPlan, index: int, gen: tgi.Generated) -> tuple[dict[
 
 def build_completion(plan: GenerationPlan, replies: Sequence[Reply]) -> dict[str, Any]:
     """The OpenAI response for a non-stream call, from one reply per sample."""
-    gens = [tgi.read_generated(r.body, r.headers) for r in replies]
-    choices, texts = zip(*(_choice(plan, i, g) for i, g in enumerate(gens)), strict=True)
-    counts = [g.generated_tokens for g in gens]
-    completion_tokens = None if None in counts else sum(c for c in counts if c is not None)
+    choices, texts = [], []
+    completion_tokens: int | None = 0
+    prompt_tokens = None
+    for index, reply in enumerate(replies):
+        gen = tgi.read_generated(reply.body, reply.headers)
+        choice, text = _choice(plan, index, gen)
+        choices.append(choice)
+        texts.append(text)
+        if index == 0:
+            prompt_tokens = gen.prompt_tokens
+        if completion_tokens is not None:
+            completion_tokens = None if gen.generated_tokens is None else completion_tokens + gen.generated_tokens
     return {
         "id": plan.id,
         "object": plan.object_name,
         "created": plan.created,
         "model": plan.model,
         "system_fingerprint": None,
-        "choices": list(choices),
-        "usage": usage(gens[0].prompt_tokens, completion_tokens, plan.prompt, "".join(texts)),
+        "choices": choices,
+        "usage": usage(prompt_tokens, completion_tokens, plan.prompt, "".join(texts)),
     }
 
 

@@ -40,7 +40,10 @@ def check_messages(messages: object) -> list[dict[str, str]]:
         >>> check_messages([{"role": "user", "content": [{"type": "text", "text": "Hi"}]}])
         [{'role': 'user', 'content': 'Hi'}]
     """
-    if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence):
+    # The exact-type tests come first: a list of dicts is the usual case, and the ABC checks cost more.
+    if type(messages) is not list and (
+        isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence)
+    ):
         raise InvalidParameterError(
             f"must be a list of {{'role', 'content'}} dicts, got {type(messages).__name__}", param="messages"
         )
@@ -49,7 +52,7 @@ def check_messages(messages: object) -> list[dict[str, str]]:
     checked = []
     for i, message in enumerate(messages):
         where = f"messages[{i}]"
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             raise InvalidParameterError(f"must be a dict, got {type(message).__name__}", param=where)
         role = message.get("role")
         if role not in ROLES:

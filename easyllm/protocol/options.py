@@ -8,6 +8,7 @@ servers (and TGI's Messages API) take: `tools`, `tool_choice`, `response_format`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
@@ -88,10 +89,40 @@ def _refuse_on_native(options: ChatOptions) -> None:
 def parse_chat_options(values: Mapping[str, Any], route: Route) -> ChatOptions:
     """Validate raw keyword arguments for `route`; raise `InvalidParameterError` naming the first bad field.
 
+    Options given as plain scalars (numbers, strings, booleans, None: the usual `max_tokens=…, temperature=…`)
+    are validated once per distinct set and route, then remembered (`ChatOptions` is frozen); errors are never
+    remembered, so a bad value is refused by the same validation every time.
+
     Example:
         >>> parse_chat_options({"max_completion_tokens": 8}, "openai").max_tokens
         8
     """
+    key = _scalar_key(values)
+    if key is None:
+        return _parse(values, route)
+    return _parse_scalars(key, route)
+
+
+_SCALAR_TYPES = frozenset({int, float, str, bool, type(None)})
+
+
+def _scalar_key(values: Mapping[str, Any]) -> tuple[tuple[str, type, Any], ...] | None:
+    """A hashable key for options that are all plain scalars (the type is part of it: `True` is not `1`), or None."""
+    key = []
+    for name, value in values.items():
+        kind = type(value)
+        if kind not in _SCALAR_TYPES:
+            return None
+        key.append((name, kind, value))
+    return tuple(key)
+
+
+@lru_cache(maxsize=256)
+def _parse_scalars(key: tuple[tuple[str, type, Any], ...], route: Route) -> ChatOptions:
+    return _parse({name: value for name, _, value in key}, route)
+
+
+def _parse(values: Mapping[str, Any], route: Route) -> ChatOptions:
     options = _validate(values)
     _check_response_format(options.response_format)
     if options.max_completion_tokens is not None and options.max_tokens is None:

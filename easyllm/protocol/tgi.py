@@ -95,7 +95,7 @@ def read_generated(body: object, headers: Mapping[str, str]) -> Generated:
     Prompt tokens come from the `x-prompt-tokens` header, or from prefill details when the server sent them.
     """
     item = body[0] if isinstance(body, list) and body else body
-    if not isinstance(item, Mapping) or not isinstance(item.get("generated_text"), str):
+    if not (type(item) is dict or isinstance(item, Mapping)) or not isinstance(item.get("generated_text"), str):
         raise APIResponseValidationError(f"expected a TGI answer with `generated_text`, got {str(body)[:200]!r}")
     details = item.get("details") or {}
     prompt_tokens = _int_or_none(headers.get("x-prompt-tokens"))

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 from urllib.parse import quote, urlsplit
 
@@ -89,7 +90,13 @@ def is_openai_server(settings: Settings, protocol: ServerProtocol = "auto") -> b
         raise InvalidParameterError(f"must be 'auto', 'tgi' or 'openai', got {protocol!r}", param="protocol")
     if protocol != "auto":
         return protocol == "openai"
-    return urlsplit(settings.api_base).path.rstrip("/").endswith("/v1")
+    return _ends_in_v1(settings.api_base)
+
+
+@lru_cache(maxsize=64)
+def _ends_in_v1(api_base: str) -> bool:
+    """Whether the base URL's path ends in `/v1`; asked on every call, so remembered per URL."""
+    return urlsplit(api_base).path.rstrip("/").endswith("/v1")
 
 
 def openai_url(settings: Settings, route: str) -> str:
