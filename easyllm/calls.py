@@ -7,18 +7,20 @@ The two shells below differ only in how they wait (threads vs. asyncio); every r
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from easyllm import embedding_calls
 from easyllm.errors import APIStatusError
-from easyllm.log import logger
 from easyllm.protocol.embeddings import DEFAULT_CONCURRENCY
 from easyllm.protocol.generation import CompletionPlan, HTTPCall
 from easyllm.protocol.messages import MessagesPlan, lacks_messages_api, reclassify_error
 from easyllm.streaming import AsyncStream, Stream
 from easyllm.transport import AsyncTransport, SyncTransport
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_CONCURRENCY", "acomplete", "complete", "forget_servers"]
 

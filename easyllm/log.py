@@ -1,4 +1,4 @@
-"""easyllm's logging: `logging.getLogger("easyllm")` only; output is opt-in.
+"""easyllm's logging: each module logs to `logging.getLogger(__name__)` (children of `easyllm`); output is opt-in.
 
 `EASYLLM_LOG=debug` (or `info`) at call time, or `debug=True` on a call, gives the `easyllm` logger a console
 handler (never the root logger). Requests are logged with credentials redacted; prompts only at debug level.

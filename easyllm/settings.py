@@ -10,7 +10,6 @@ Precedence, highest first:
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -27,8 +26,6 @@ DEFAULT_API_BASE = "https://api-inference.huggingface.co/models"
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_CONNECT_TIMEOUT = 10.0
-
-logger = logging.getLogger("easyllm")
 
 
 @dataclass(frozen=True)

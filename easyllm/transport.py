@@ -37,7 +37,7 @@ from easyllm.settings import Settings
 
 __all__ = ["AsyncTransport", "SyncTransport", "close_pools", "is_retryable"]
 
-logger = logging.getLogger("easyllm")
+logger = logging.getLogger(__name__)
 
 R = TypeVar("R")
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from huggingface_hub import constants as hf_constants
 
-from easyllm import calls
+from easyllm import calls, log
 from easyllm.clients import huggingface
 
 _SETTINGS = (
@@ -37,5 +38,10 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     calls.forget_servers()
+    easyllm_logger = logging.getLogger("easyllm")
+    handlers, level = list(easyllm_logger.handlers), easyllm_logger.level
+    monkeypatch.setattr(log, "_applied", None)
     yield
     calls.forget_servers()
+    easyllm_logger.handlers[:] = handlers  # a console handler a test turned on must not outlive it
+    easyllm_logger.setLevel(level)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from easyllm.errors import InvalidParameterError
-from easyllm.log import logger
+from easyllm.log import enable_console_logging
 from easyllm.prompt_utils import PromptFormat, resolve_prompt_format
 from easyllm.protocol import urls
 from easyllm.protocol.embeddings import EmbeddingPlan, Route, check_embedding_format, plan_embeddings
@@ -24,6 +24,8 @@ from easyllm.protocol.options import ChatOptions, native_grammar, parse_chat_opt
 from easyllm.protocol.params import combine_stops
 from easyllm.protocol.urls import ServerProtocol
 from easyllm.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_PROMPT_FORMAT",
@@ -61,7 +63,8 @@ def _model_name(model: str | None) -> str:
 
 
 def _log_prompt(prompt: str, debug: bool) -> None:
-    if debug:
+    if debug:  # asked for on this call: shown on stderr even when logging is not configured
+        enable_console_logging(logging.INFO)
         logger.info("prompt sent:\n%s", prompt)
     elif logger.isEnabledFor(logging.DEBUG):
         logger.debug("prompt sent:\n%s", prompt)

@@ -196,3 +196,11 @@ def test_module_api_base_and_env_are_read_at_call_time(make_runner: Any, monkeyp
     monkeypatch.setattr(huggingface, "api_base", "http://from-module.test")
     run(huggingface.ChatCompletion, api_base=None, **huggingface_kwargs)
     assert run.server.requests[1].url.host == "from-module.test"
+
+
+def test_debug_true_shows_the_prompt_sent(make_runner: Any, caplog: pytest.LogCaptureFixture) -> None:
+    run = make_runner(OK)
+    with caplog.at_level(logging.NOTSET):
+        chat(run, debug=True)
+    assert "prompt sent:\n<system>Be brief.<user>Hi<assistant>" in caplog.text
+    assert any(getattr(h, "_easyllm", False) for h in logging.getLogger("easyllm").handlers)
