@@ -12,11 +12,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import httpx
+
 from easyllm import embedding_calls
 from easyllm.errors import APIStatusError
 from easyllm.protocol.embeddings import DEFAULT_CONCURRENCY
 from easyllm.protocol.generation import CompletionPlan, HTTPCall
 from easyllm.protocol.messages import MessagesPlan, lacks_messages_api, reclassify_error
+from easyllm.protocol.samples import split_opened
 from easyllm.streaming import AsyncStream, Stream
 from easyllm.transport import AsyncTransport, SyncTransport
 
@@ -88,10 +91,37 @@ def _remember(plan: CompletionPlan) -> None:
         _messages_api[plan.probe_key] = True
 
 
+def _open_streams(transport: SyncTransport, calls: Sequence[HTTPCall]) -> list[httpx.Response]:
+    """Open every sample's stream at once (the server then generates them together); all or none stay open."""
+    if len(calls) == 1:
+        return [transport.open_stream(calls[0])]
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(transport.open_stream, call) for call in calls]
+    opened, failed = split_opened([f.exception() or f.result() for f in futures])
+    if failed is not None:
+        for response in opened:
+            response.close()
+        raise failed
+    return opened
+
+
+async def _aopen_streams(transport: AsyncTransport, calls: Sequence[HTTPCall]) -> list[httpx.Response]:
+    """Async twin of `_open_streams`."""
+    if len(calls) == 1:
+        return [await transport.open_stream(calls[0])]
+    results = await asyncio.gather(*(transport.open_stream(call) for call in calls), return_exceptions=True)
+    opened, failed = split_opened(results)
+    if failed is not None:
+        for response in opened:
+            await response.aclose()
+        raise failed
+    return opened
+
+
 def _run(plan: CompletionPlan, transport: SyncTransport, convert: Convert[T], chunk: Convert[C]) -> T | Stream[C]:
     if plan.stream:
-        response = transport.open_stream(plan.calls[0])
-        return Stream(response, plan.consumer(response.request), chunk)
+        responses = _open_streams(transport, plan.calls)
+        return Stream([(r, plan.consumer(r.request, i)) for i, r in enumerate(responses)], chunk)
     replies = _map_threads(transport.send, plan.calls, DEFAULT_CONCURRENCY)
     return convert(plan.build(replies))
 
@@ -100,8 +130,8 @@ async def _arun(
     plan: CompletionPlan, transport: AsyncTransport, convert: Convert[T], chunk: Convert[C]
 ) -> T | AsyncStream[C]:
     if plan.stream:
-        response = await transport.open_stream(plan.calls[0])
-        return AsyncStream(response, plan.consumer(response.request), chunk)
+        responses = await _aopen_streams(transport, plan.calls)
+        return AsyncStream([(r, plan.consumer(r.request, i)) for i, r in enumerate(responses)], chunk)
     replies = await _map_tasks(transport.send, plan.calls, DEFAULT_CONCURRENCY)
     return convert(plan.build(replies))
 

@@ -1,7 +1,10 @@
-"""`Stream` and `AsyncStream`: iterate typed chunks as they arrive; close to release the connection.
+"""`Stream` and `AsyncStream`: iterate typed chunks as they arrive; close to release the connections.
 
 Both run the same pure pipeline (`SSEPipeline` over a stream state machine) and differ only in how they read.
-Breaking out of a loop, `close()`, leaving a `with` block, or garbage collection all close the response.
+A stream reads one response per sample: with `n > 1` every request is already open (the server generates the
+samples concurrently) and the chunks come sample by sample, all of `index` 0, then all of `index` 1, and so on,
+then one usage chunk for the whole call when asked (`easyllm.protocol.samples`). Breaking out of a loop,
+`close()`, leaving a `with` block, an error, or garbage collection close every response.
 
 Example:
     >>> from easyllm.clients import huggingface  # doctest: +SKIP
@@ -12,12 +15,13 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 import httpx
 
+from easyllm.protocol.samples import Samples
 from easyllm.protocol.sse import EventConsumer, SSEPipeline
 from easyllm.transport import AsyncTransport, SyncTransport
 
@@ -25,25 +29,40 @@ __all__ = ["AsyncStream", "Stream"]
 
 T = TypeVar("T")
 Convert = Callable[[dict[str, Any]], T]
+Part = tuple[httpx.Response, EventConsumer]
 
 
 class Stream(Generic[T]):
-    """A synchronous stream of chunks (an iterator and a context manager)."""
+    """A synchronous stream of chunks (an iterator and a context manager) over one response per sample.
 
-    def __init__(self, response: httpx.Response, consumer: EventConsumer, convert: Convert[T]) -> None:
-        self.response = response
-        self._iterator = self._iterate(SSEPipeline(consumer), convert)
+    `response` is the first sample's response; `responses` has them all.
+    """
 
-    def _iterate(self, pipe: SSEPipeline, convert: Convert[T]) -> Generator[T, None, None]:
-        feed_line = pipe.feed_line
-        with SyncTransport.lines(self.response) as lines:
-            for line in lines:
-                for item in feed_line(line):
-                    yield convert(item)
-                if pipe.done:
-                    return
-            for item in pipe.end():
+    def __init__(self, parts: Sequence[Part], convert: Convert[T]) -> None:
+        self.responses = [response for response, _ in parts]
+        self.response = self.responses[0]
+        samples = Samples([consumer for _, consumer in parts])
+        pipes = [SSEPipeline(consumer) for consumer in samples.consumers]
+        self._iterator = self._iterate(pipes, samples, convert)
+
+    def _iterate(self, pipes: list[SSEPipeline], samples: Samples, convert: Convert[T]) -> Generator[T, None, None]:
+        try:
+            for response, pipe in zip(self.responses, pipes, strict=True):
+                feed_line = pipe.feed_line
+                with SyncTransport.lines(response) as lines:
+                    for line in lines:
+                        for item in feed_line(line):
+                            yield convert(item)
+                        if pipe.done:
+                            break
+                    else:
+                        for item in pipe.end():
+                            yield convert(item)
+            for item in samples.end():
                 yield convert(item)
+        finally:
+            for response in self.responses:
+                response.close()
 
     def __iter__(self) -> Iterator[T]:
         # `for chunk in stream` drives the generator itself (no `__next__` frame per chunk); `next(stream)` works too.
@@ -53,9 +72,10 @@ class Stream(Generic[T]):
         return next(self._iterator)
 
     def close(self) -> None:
-        """Stop the stream and release its connection."""
+        """Stop the stream and release its connections."""
         self._iterator.close()
-        self.response.close()
+        for response in self.responses:
+            response.close()
 
     def __enter__(self) -> Stream[T]:
         return self
@@ -67,21 +87,34 @@ class Stream(Generic[T]):
 
 
 class AsyncStream(Generic[T]):
-    """An asynchronous stream of chunks (an async iterator and an async context manager)."""
+    """An asynchronous stream of chunks (an async iterator and an async context manager); see `Stream`."""
 
-    def __init__(self, response: httpx.Response, consumer: EventConsumer, convert: Convert[T]) -> None:
-        self.response = response
-        self._iterator = self._iterate(SSEPipeline(consumer), convert)
+    def __init__(self, parts: Sequence[Part], convert: Convert[T]) -> None:
+        self.responses = [response for response, _ in parts]
+        self.response = self.responses[0]
+        samples = Samples([consumer for _, consumer in parts])
+        pipes = [SSEPipeline(consumer) for consumer in samples.consumers]
+        self._iterator = self._iterate(pipes, samples, convert)
 
-    async def _iterate(self, pipe: SSEPipeline, convert: Convert[T]) -> AsyncGenerator[T, None]:
-        async with AsyncTransport.lines(self.response) as lines:
-            async for line in lines:
-                for item in pipe.feed_line(line):
-                    yield convert(item)
-                if pipe.done:
-                    return
-            for item in pipe.end():
+    async def _iterate(
+        self, pipes: list[SSEPipeline], samples: Samples, convert: Convert[T]
+    ) -> AsyncGenerator[T, None]:
+        try:
+            for response, pipe in zip(self.responses, pipes, strict=True):
+                async with AsyncTransport.lines(response) as lines:
+                    async for line in lines:
+                        for item in pipe.feed_line(line):
+                            yield convert(item)
+                        if pipe.done:
+                            break
+                    else:
+                        for item in pipe.end():
+                            yield convert(item)
+            for item in samples.end():
                 yield convert(item)
+        finally:
+            for response in self.responses:
+                await response.aclose()
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterator
@@ -90,9 +123,10 @@ class AsyncStream(Generic[T]):
         return await self._iterator.__anext__()
 
     async def close(self) -> None:
-        """Stop the stream and release its connection."""
+        """Stop the stream and release its connections."""
         await self._iterator.aclose()
-        await self.response.aclose()
+        for response in self.responses:
+            await response.aclose()
 
     async def __aenter__(self) -> AsyncStream[T]:
         return self

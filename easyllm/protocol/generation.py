@@ -17,7 +17,6 @@ import httpx
 
 from easyllm.errors import (
     APIError,
-    InvalidParameterError,
     error_from_stream_event,
 )
 from easyllm.protocol import tgi
@@ -74,9 +73,9 @@ class GenerationPlan:
         """OpenAI's `object` of the full response."""
         return "chat.completion" if self.kind == "chat" else "text_completion"
 
-    def consumer(self, request: httpx.Request) -> GenerationStream:
-        """The stream state machine for this plan."""
-        return GenerationStream(self, request)
+    def consumer(self, request: httpx.Request, index: int = 0) -> GenerationStream:
+        """The stream state machine for sample `index` of this plan."""
+        return GenerationStream(self, request, index)
 
     def build(self, replies: Sequence[Reply]) -> dict[str, Any]:
         """The OpenAI response of a non-stream call, from one reply per sample."""
@@ -94,8 +93,8 @@ class CompletionPlan(Protocol):
     def stream(self) -> bool:
         """Whether the answer streams."""
 
-    def consumer(self, request: httpx.Request) -> EventConsumer:
-        """The stream state machine."""
+    def consumer(self, request: httpx.Request, index: int = 0) -> EventConsumer:
+        """The stream state machine for sample `index` (its chunks carry that `index`)."""
 
     def build(self, replies: Sequence[Reply]) -> dict[str, Any]:
         """The whole answer from one reply per sample."""
@@ -117,12 +116,10 @@ def plan_generation(
     stream: bool,
     extra_parameters: Mapping[str, Any] | None = None,
 ) -> GenerationPlan:
-    """Plan the requests of one call: one per sample (`n`), each with its own seed.
+    """Plan the requests of one call: one per sample (`n`), each with its own seed, streamed or not.
 
     `extra_parameters` are added to TGI's `parameters` as they are (e.g. `grammar`).
     """
-    if stream and options.n > 1:
-        raise InvalidParameterError("must be 1 when stream=True (stream one sample per call)", param="n")
     calls = []
     for seed in seeds_for(options):
         parameters = tgi_parameters(options, stops, seed=seed)  # a fresh dict per request
@@ -236,11 +233,13 @@ class GenerationStream:
     Emits a role chunk first (chat), then content deltas with stop strings held back and trimmed, then one
     chunk with `finish_reason`, then (with `stream_options.include_usage`) a usage chunk. An error event raises
     the matching exception with the text produced so far; a body that ends before the final event raises too.
+    Every chunk's choice carries `index`: the sample this stream is (`n > 1` streams one request per sample).
     """
 
-    def __init__(self, plan: GenerationPlan, request: httpx.Request) -> None:
+    def __init__(self, plan: GenerationPlan, request: httpx.Request, index: int = 0) -> None:
         self.plan = plan
         self.request = request
+        self.index = index
         self.done = False
         self._chat = plan.kind == "chat"
         self._trimmer = StopTrimmer(plan.stops)
@@ -259,10 +258,10 @@ class GenerationStream:
     def _chunk(self, delta: str | None, reason: str | None = None, logprobs: Any = None) -> dict[str, Any]:
         if self._chat:
             body: dict[str, Any] = {} if delta is None else {"content": delta}
-            choice = {"index": 0, "delta": body, "logprobs": logprobs, "finish_reason": reason}
+            choice = {"index": self.index, "delta": body, "logprobs": logprobs, "finish_reason": reason}
             obj = "chat.completion.chunk"
         else:
-            choice = {"text": delta or "", "index": 0, "logprobs": logprobs, "finish_reason": reason}
+            choice = {"text": delta or "", "index": self.index, "logprobs": logprobs, "finish_reason": reason}
             obj = "text_completion"
         return {
             "id": self.plan.id,

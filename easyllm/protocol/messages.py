@@ -98,11 +98,11 @@ class MessagesPlan:
         """Whether the caller asked for a usage chunk at the end of a stream."""
         return bool((self.options.stream_options or {}).get("include_usage"))
 
-    def consumer(self, request: httpx.Request) -> Any:
-        """The stream state machine for this plan."""
+    def consumer(self, request: httpx.Request, index: int = 0) -> Any:
+        """The stream state machine for sample `index` of this plan."""
         from easyllm.protocol.messages_stream import MessagesStream  # a sibling module that imports this one
 
-        return MessagesStream(self, request)
+        return MessagesStream(self, request, index)
 
     def build(self, replies: Sequence[Reply]) -> dict[str, Any]:
         """The OpenAI response of a non-stream call, from one reply per sample."""
@@ -231,12 +231,10 @@ def plan_messages(
     stream: bool,
     fallback: Callable[[], GenerationPlan] | None = None,
 ) -> MessagesPlan:
-    """Plan the requests of one call: one per sample (`n`), each with its own seed.
+    """Plan the requests of one call: one per sample (`n`), each with its own seed, streamed or not.
 
     `body` holds `messages` (chat) or `prompt` (text), and `model` when one is sent.
     """
-    if stream and options.n > 1:
-        raise InvalidParameterError("must be 1 when stream=True (stream one sample per call)", param="n")
     calls = []
     for seed in _seeds(options):
         payload = _payload(body, options, flavour, kind, stops, stream)

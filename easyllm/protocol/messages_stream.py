@@ -3,7 +3,8 @@
 Implements `easyllm.protocol.sse.EventConsumer`, so `Stream` / `AsyncStream` drive it unchanged. Output follows
 design.md §4: a role chunk first (chat), content / tool-call deltas with stop strings held back and trimmed, one
 chunk with `finish_reason`, then a usage chunk when the caller asked (`stream_options.include_usage`): the
-server's usage when it sent one, otherwise counts marked `estimated`.
+server's usage when it sent one, otherwise counts marked `estimated`. Every chunk's choice carries the sample's
+`index` (given by the shells; `n > 1` streams one request per sample), whatever index the server wrote.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ __all__ = ["MessagesStream"]
 class MessagesStream:
     """Normalise one OpenAI-compatible stream (chat or text) for the caller."""
 
-    def __init__(self, plan: MessagesPlan, request: httpx.Request) -> None:
+    def __init__(self, plan: MessagesPlan, request: httpx.Request, index: int = 0) -> None:
         self.plan = plan
         self.request = request
+        self.index = index
         self.done = False
         self._chat = plan.kind == "chat"
         self._object = "chat.completion.chunk" if self._chat else "text_completion"
@@ -100,10 +102,10 @@ class MessagesStream:
 
     def _chunk(self, delta: dict[str, Any] | None, reason: str | None = None, logprobs: Any = None) -> dict[str, Any]:
         if self._chat:
-            choice = {"index": 0, "delta": delta or {}, "logprobs": logprobs, "finish_reason": reason}
+            choice = {"index": self.index, "delta": delta or {}, "logprobs": logprobs, "finish_reason": reason}
         else:
             text = (delta or {}).get("content", "")
-            choice = {"index": 0, "text": text, "logprobs": logprobs, "finish_reason": reason}
+            choice = {"index": self.index, "text": text, "logprobs": logprobs, "finish_reason": reason}
         assert self._header is not None
         return {**self._header, "choices": [choice]}
 

@@ -54,7 +54,10 @@ class SSEDecoder:
 class EventConsumer(Protocol):
     """A stream state machine: event data in, items out (see `easyllm.protocol.generation.GenerationStream`)."""
 
-    done: bool
+    @property
+    def done(self) -> bool:
+        """True once the answer is complete (the shell stops reading then)."""
+        ...
 
     def feed(self, data: str) -> list[dict[str, Any]]:
         """Take one event's data; return the items it produced."""

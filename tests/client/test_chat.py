@@ -210,10 +210,3 @@ def test_breaking_out_of_a_sync_stream_closes_the_response() -> None:
         break
     stream.close()
     assert stream.response.is_closed
-
-
-def test_stream_with_n_above_one_is_refused_before_sending(make_runner: Any) -> None:
-    run = make_runner(reply(json_body=[]))
-    with pytest.raises(errors.InvalidParameterError, match="`n`"):
-        chat(run, stream=True, n=2)
-    assert run.server.requests == []

@@ -152,8 +152,6 @@ def test_refused_before_sending(make_v1: Any) -> None:
     run = make_v1(reply(json_body=chat_body()))
     with pytest.raises(errors.InvalidParameterError, match="temperature"):
         run("chat.completions", messages=MESSAGES, temperature=3)
-    with pytest.raises(errors.InvalidParameterError, match="`n`"):
-        run("chat.completions", messages=MESSAGES, n=2, stream=True)
     with pytest.raises(errors.InvalidParameterError, match="messages"):
         run("chat.completions", messages="hi")
     assert run.server.requests == []

@@ -102,6 +102,30 @@ def test_seed_reproduces_and_n_gives_distinct_samples(call: Any) -> None:
     assert texts[0] == one and len(set(texts)) == 3
 
 
+def test_n_streams_match_the_non_stream_samples_of_the_same_seed(call: Any) -> None:
+    kwargs = {
+        "messages": [{"role": "user", "content": "Tell me a story."}],
+        "prompt_builder": "chatml",
+        "max_tokens": 16,
+        "temperature": 1.0,
+        "n": 2,
+        "seed": 23,
+    }
+    whole = [c.message.content for c in call(huggingface.ChatCompletion, **kwargs).choices]
+    chunks = call(huggingface.ChatCompletion, stream=True, stream_options={"include_usage": True}, **kwargs)
+    streamed: dict[int, list[Any]] = {}
+    for chunk in chunks[:-1]:
+        streamed.setdefault(chunk.choices[0].index, []).append(chunk.choices[0])
+    assert sorted(streamed) == [0, 1]
+    for choices in streamed.values():
+        assert choices[0].delta["role"] == "assistant" and choices[-1].finish_reason in ("stop", "length")
+    assert ["".join(c.delta.get("content", "") for c in streamed[i]) for i in (0, 1)] == whole
+    assert whole[0] != whole[1]
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens > 1
+    for chunk in chunks:
+        ChatCompletionChunk.model_validate(json.loads(json.dumps(chunk)))
+
+
 def test_text_completion_with_echo_and_logprobs(call: Any) -> None:
     prompt = "The capital of France is"
     r = call(huggingface.Completion, prompt=prompt, max_tokens=6, temperature=0, echo=True, logprobs=2)

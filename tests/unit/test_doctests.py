@@ -14,6 +14,7 @@ MODULES = [
     "easyllm.protocol.params",
     "easyllm.protocol.options",
     "easyllm.protocol.inputs",
+    "easyllm.protocol.samples",
     "easyllm.protocol.sse",
     "easyllm.protocol.stops",
     "easyllm.protocol.tei",
