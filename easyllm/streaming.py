@@ -32,6 +32,49 @@ Convert = Callable[[dict[str, Any]], T]
 Part = tuple[httpx.Response, EventConsumer]
 
 
+def _iterate(
+    responses: list[httpx.Response], pipes: list[SSEPipeline], samples: Samples, convert: Convert[T]
+) -> Generator[T, None, None]:
+    try:
+        for response, pipe in zip(responses, pipes, strict=True):
+            feed_line = pipe.feed_line
+            with SyncTransport.lines(response) as lines:
+                for line in lines:
+                    for item in feed_line(line):
+                        yield convert(item)
+                    if pipe.done:
+                        break
+                else:
+                    for item in pipe.end():
+                        yield convert(item)
+        for item in samples.end():
+            yield convert(item)
+    finally:
+        for response in responses:
+            response.close()
+
+
+async def _aiterate(
+    responses: list[httpx.Response], pipes: list[SSEPipeline], samples: Samples, convert: Convert[T]
+) -> AsyncGenerator[T, None]:
+    try:
+        for response, pipe in zip(responses, pipes, strict=True):
+            async with AsyncTransport.lines(response) as lines:
+                async for line in lines:
+                    for item in pipe.feed_line(line):
+                        yield convert(item)
+                    if pipe.done:
+                        break
+                else:
+                    for item in pipe.end():
+                        yield convert(item)
+        for item in samples.end():
+            yield convert(item)
+    finally:
+        for response in responses:
+            await response.aclose()
+
+
 class Stream(Generic[T]):
     """A synchronous stream of chunks (an iterator and a context manager) over one response per sample.
 
@@ -43,26 +86,9 @@ class Stream(Generic[T]):
         self.response = self.responses[0]
         samples = Samples([consumer for _, consumer in parts])
         pipes = [SSEPipeline(consumer) for consumer in samples.consumers]
-        self._iterator = self._iterate(pipes, samples, convert)
-
-    def _iterate(self, pipes: list[SSEPipeline], samples: Samples, convert: Convert[T]) -> Generator[T, None, None]:
-        try:
-            for response, pipe in zip(self.responses, pipes, strict=True):
-                feed_line = pipe.feed_line
-                with SyncTransport.lines(response) as lines:
-                    for line in lines:
-                        for item in feed_line(line):
-                            yield convert(item)
-                        if pipe.done:
-                            break
-                    else:
-                        for item in pipe.end():
-                            yield convert(item)
-            for item in samples.end():
-                yield convert(item)
-        finally:
-            for response in self.responses:
-                response.close()
+        # The generator does not reference the Stream, so a loop that breaks out frees it (and closes the
+        # responses) at once, without waiting for the garbage collector to break a cycle.
+        self._iterator = _iterate(self.responses, pipes, samples, convert)
 
     def __iter__(self) -> Iterator[T]:
         # `for chunk in stream` drives the generator itself (no `__next__` frame per chunk); `next(stream)` works too.
@@ -94,27 +120,7 @@ class AsyncStream(Generic[T]):
         self.response = self.responses[0]
         samples = Samples([consumer for _, consumer in parts])
         pipes = [SSEPipeline(consumer) for consumer in samples.consumers]
-        self._iterator = self._iterate(pipes, samples, convert)
-
-    async def _iterate(
-        self, pipes: list[SSEPipeline], samples: Samples, convert: Convert[T]
-    ) -> AsyncGenerator[T, None]:
-        try:
-            for response, pipe in zip(self.responses, pipes, strict=True):
-                async with AsyncTransport.lines(response) as lines:
-                    async for line in lines:
-                        for item in pipe.feed_line(line):
-                            yield convert(item)
-                        if pipe.done:
-                            break
-                    else:
-                        for item in pipe.end():
-                            yield convert(item)
-            for item in samples.end():
-                yield convert(item)
-        finally:
-            for response in self.responses:
-                await response.aclose()
+        self._iterator = _aiterate(self.responses, pipes, samples, convert)
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterator

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,3 +112,16 @@ def reply(
 
 def stream_reply(events: Sequence[dict[str, Any] | str], **kw: Any) -> Callable[[httpx.Request], httpx.Response]:
     return reply(200, content=sse(events, **kw), headers={"content-type": "text/event-stream"})
+
+
+class Body(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body read only when asked (httpx reads plain `content` at once, so its responses start out closed)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.data

@@ -12,7 +12,7 @@ from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 from easyllm import errors
 from easyllm.clients import huggingface
-from tests.client.fake_tgi import generate_body, reply, stream_reply, token_events
+from tests.client.fake_tgi import Body, generate_body, reply, sse, stream_reply, token_events
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
 
@@ -199,14 +199,38 @@ def test_stream_cut_before_the_final_event_raises(make_runner: Any) -> None:
     assert info.value.partial_text == "ab"
 
 
-def test_breaking_out_of_a_sync_stream_closes_the_response() -> None:
-    events = token_events(["x"] * 50)
-    transport = httpx.MockTransport(stream_reply(events))
-    huggingface.http_client = httpx.Client(transport=transport)
+class TrackedBody(Body):
+    """A lazily read body that records whether httpx closed it (i.e. the connection was released)."""
+
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def lazy_stream(body: TrackedBody) -> httpx.MockTransport:
+    return httpx.MockTransport(
+        lambda request: httpx.Response(200, stream=body, headers={"content-type": "text/event-stream"})
+    )
+
+
+def test_breaking_out_of_a_sync_stream_releases_the_connection() -> None:
+    body = TrackedBody(sse(token_events(["x"] * 50)))
+    huggingface.http_client = httpx.Client(transport=lazy_stream(body))
+    for _ in huggingface.ChatCompletion.create(
+        messages=MESSAGES, prompt_builder=simple_builder, api_base="http://tgi.test", stream=True
+    ):
+        break
+    assert body.closed  # the loop let go of the stream: its response is closed at once
+
+
+def test_closing_a_held_stream_releases_the_connection() -> None:
+    body = TrackedBody(sse(token_events(["x"] * 50)))
+    huggingface.http_client = httpx.Client(transport=lazy_stream(body))
     stream = huggingface.ChatCompletion.create(
         messages=MESSAGES, prompt_builder=simple_builder, api_base="http://tgi.test", stream=True
     )
-    for _ in stream:
-        break
+    next(stream)
+    assert not body.closed
     stream.close()
-    assert stream.response.is_closed
+    assert body.closed and stream.response.is_closed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ import easyllm
 from easyllm import errors
 from easyllm.clients import huggingface
 from tests.client import v1_helpers
-from tests.client.fake_tgi import generate_body, reply, stream_reply, token_events
+from tests.client.fake_tgi import Body, generate_body, reply, stream_reply, token_events
 from tests.client.test_chat import MESSAGES, chat, simple_builder
 from tests.client.v1_helpers import V1, chat_body, chunk, dump, sse_done, usage_chunk
 
@@ -31,19 +31,6 @@ Handler = Callable[[httpx.Request], httpx.Response]
 def pieces_for(seed: int) -> list[str]:
     """What the fake model says for a seed: each sample's text tells which seed made it."""
     return [f"s{seed}", " says", f" {seed * 2}"]
-
-
-class Body(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A body read only when asked (httpx reads plain `content` at once, so its responses start out closed)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self.data
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self.data
 
 
 class Recorder:
