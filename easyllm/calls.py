@@ -106,11 +106,21 @@ def _open_streams(transport: SyncTransport, calls: Sequence[HTTPCall]) -> list[h
 
 
 async def _aopen_streams(transport: AsyncTransport, calls: Sequence[HTTPCall]) -> list[httpx.Response]:
-    """Async twin of `_open_streams`."""
+    """Async twin of `_open_streams`; a caller cancelled while opening leaves no stream open either."""
     if len(calls) == 1:
         return [await transport.open_stream(calls[0])]
-    results = await asyncio.gather(*(transport.open_stream(call) for call in calls), return_exceptions=True)
-    opened, failed = split_opened(results)
+    tasks = [asyncio.ensure_future(transport.open_stream(call)) for call in calls]
+    try:
+        await asyncio.wait(tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in tasks:
+            if not task.cancelled() and task.exception() is None:
+                await task.result().aclose()
+        raise
+    opened, failed = split_opened([task.exception() or task.result() for task in tasks])
     if failed is not None:
         for response in opened:
             await response.aclose()

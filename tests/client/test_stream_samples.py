@@ -16,7 +16,8 @@ import easyllm
 from easyllm import errors
 from easyllm.clients import huggingface
 from tests.client import v1_helpers
-from tests.client.fake_tgi import Body, generate_body, reply, stream_reply, token_events
+from tests.client.conftest import BASE
+from tests.client.fake_tgi import Body, generate_body, reply, sse, stream_reply, token_events
 from tests.client.test_chat import MESSAGES, chat, simple_builder
 from tests.client.v1_helpers import V1, chat_body, chunk, dump, sse_done, usage_chunk
 
@@ -276,3 +277,35 @@ def test_client_object_stream_closes_every_response(v1_shell: str) -> None:
 
         asyncio.run(go())
     assert len(server.responses) == 2 and all(r.is_closed for r in server.responses)
+
+
+def test_cancelled_while_opening_closes_the_streams_already_open() -> None:
+    opened: list[httpx.Response] = []
+    first_open = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seed = json.loads(request.content)["parameters"]["seed"]
+        if seed == 7:
+            response = httpx.Response(200, stream=Body(sse(token_events(["a", "b"]))))
+            opened.append(response)
+            first_open.set()
+            return response
+        await asyncio.sleep(30)  # the second sample never opens before the caller gives up
+        raise AssertionError("unreachable")
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
+            huggingface.async_http_client = http
+            task = asyncio.ensure_future(
+                huggingface.ChatCompletion.acreate(
+                    messages=MESSAGES, prompt_builder=simple_builder, api_base=BASE, stream=True, n=2, seed=7
+                )
+            )
+            await first_open.wait()
+            await asyncio.sleep(0.01)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(go())
+    assert len(opened) == 1 and opened[0].is_closed
