@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 from easyllm.clients import huggingface
 from easyllm.errors import InvalidParameterError
 
 __all__ = ["register", "run_chat", "run_complete", "run_embed"]
-
-#: Texts per `Embedding.create` call in `easyllm embed` (each call is itself split into server batches).
-EMBED_CHUNK = 256
 
 
 def _connection_options() -> argparse.ArgumentParser:
@@ -198,41 +195,32 @@ def _texts(path: str) -> tuple[list[int], list[str]]:
     return numbers, texts
 
 
-def _progress_bar(wanted: bool | None, total: int) -> Any:
-    """A tqdm bar on stderr, or None: asked with --progress, else shown when stderr is a terminal."""
-    if wanted is False or (wanted is None and not sys.stderr.isatty()):
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        if wanted:
-            raise InvalidParameterError("needs tqdm: pip install 'easyllm[progress]'", param="--progress") from None
-        return None
-    return tqdm(total=total, unit="text", file=sys.stderr)
+def _show_progress(wanted: bool | None) -> bool:
+    """Whether to draw a bar: asked with --progress (tqdm required), else when stderr is a terminal and tqdm exists."""
+    import importlib.util
 
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[tuple[int, Sequence[str]]]:
-    for start in range(0, len(items), size):
-        yield start, items[start : start + size]
+    have_tqdm = importlib.util.find_spec("tqdm") is not None
+    if wanted and not have_tqdm:
+        raise InvalidParameterError("needs tqdm: pip install 'easyllm[progress]'", param="--progress")
+    if wanted is None:
+        return have_tqdm and sys.stderr.isatty()
+    return wanted
 
 
 def run_embed(args: argparse.Namespace) -> int:
-    """Run `easyllm embed` with parsed arguments; return the exit code."""
+    """Run `easyllm embed` with parsed arguments; return the exit code.
+
+    Results are written batch by batch as they arrive (in input order), so memory stays bounded on long inputs.
+    """
     numbers, texts = _texts(args.file)
-    bar = _progress_bar(args.progress, len(texts))
+    if not texts:
+        return 0
     options: dict[str, Any] = {**_connection(args), "normalize": args.normalize}
     if args.dimensions is not None:
         options["dimensions"] = args.dimensions
-    try:
-        for start, chunk in _chunks(texts, EMBED_CHUNK):
-            result = huggingface.Embedding.create(input=list(chunk), **options)
-            for item in result.data:
-                record = {"line": numbers[start + item.index], "embedding": item.embedding}
-                sys.stdout.write(json.dumps(record) + "\n")
-            sys.stdout.flush()
-            if bar is not None:
-                bar.update(len(chunk))
-    finally:
-        if bar is not None:
-            bar.close()
+    batches = huggingface.Embedding.iter_batches(input=texts, show_progress=_show_progress(args.progress), **options)
+    for batch in batches:
+        for item in batch.data:
+            sys.stdout.write(json.dumps({"line": numbers[item.index], "embedding": item.embedding}) + "\n")
+        sys.stdout.flush()
     return 0
