@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from easyllm import cli, commands
+from easyllm import cli
 from easyllm.clients import huggingface
 from tests.client.fake_tgi import FakeServer, generate_body, reply, stream_reply, token_events
 
