@@ -249,6 +249,7 @@ class GenerationStream:
         opts = plan.options.stream_options or {}
         self._include_usage = bool(opts.get("include_usage"))
         self._tokens = 0
+        self._offset = len(plan.prompt) if plan.options.echo else 0  # text_offset of the next token (text mode)
 
     @property
     def partial_text(self) -> str:
@@ -286,7 +287,9 @@ class GenerationStream:
             return None
         if self._chat:
             return chat_logprobs([token], len(token.text) or 1)
-        return text_logprobs([token], len(token.text) or 1, 0)
+        offset = self._offset
+        self._offset += len(token.text)
+        return text_logprobs([token], len(token.text) or 1, offset)
 
     def feed(self, data: str) -> list[dict[str, Any]]:
         """Take one event's data; return the chunks to hand to the caller (possibly none)."""
@@ -304,18 +307,18 @@ class GenerationStream:
                 self._emitted.append(piece)
                 out.append(self._chunk(piece, logprobs=self._token_logprobs(token)))
         if self._trimmer.stopped:
-            out.append(self._finish("stop", None))
+            out.append(self._finish("stop"))
         elif final is not None:
-            rest = self._trimmer.flush()
+            rest = self._trimmer.flush()  # may itself complete a stop at the very end
             if rest:
                 self._emitted.append(rest)
                 out.append(self._chunk(rest))
-            out.append(self._finish(tgi.finish_reason(final.finish_reason), final))
+            out.append(self._finish("stop" if self._trimmer.stopped else tgi.finish_reason(final.finish_reason)))
         if self.done and self._include_usage:
             out.append(self._usage_chunk(final))
         return out
 
-    def _finish(self, reason: str, final: tgi.Generated | None) -> dict[str, Any]:
+    def _finish(self, reason: str) -> dict[str, Any]:
         self.done = True
         return self._chunk(None, reason)
 

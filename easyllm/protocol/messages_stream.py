@@ -139,10 +139,12 @@ class MessagesStream:
     def _close(self, reason: str) -> list[dict[str, Any]]:
         self._finished = True
         out = []
-        rest = self._trimmer.flush()
+        rest = self._trimmer.flush()  # may itself complete a stop at the very end
         if rest:
             self._emitted.append(rest)
             out.append(self._chunk({"content": rest}))
+        if self._trimmer.stopped and reason != "tool_calls":
+            reason = "stop"
         out.append(self._chunk(None, reason))
         return out
 

@@ -234,3 +234,11 @@ def test_closing_a_held_stream_releases_the_connection() -> None:
     assert not body.closed
     stream.close()
     assert body.closed and stream.response.is_closed
+
+
+def test_a_stop_completed_by_the_last_piece_still_finishes_with_stop(make_runner: Any) -> None:
+    # "ab" could still grow into "abc", so it is held; the stream then ends: "b" alone was the stop.
+    run = make_runner(stream_reply(token_events(["x", "a", "b"], finish="length", eos=None)))
+    chunks = chat(run, stream=True, stop=["abc", "b"])
+    assert "".join(c.choices[0].delta.get("content", "") for c in chunks) == "xa"
+    assert chunks[-1].choices[0].finish_reason == "stop"

@@ -67,3 +67,10 @@ def test_bad_prompt_is_refused_before_sending(make_runner: Any, prompt: Any) -> 
     with pytest.raises(errors.InvalidParameterError, match="`prompt`"):
         complete(run, prompt=prompt)
     assert run.server.requests == []
+
+
+def test_streamed_logprobs_carry_running_text_offsets(make_runner: Any) -> None:
+    run = make_runner(stream_reply(token_events([" bl", "ue", "."], finish="length", eos=None)))
+    chunks = complete(run, stream=True, echo=True, logprobs=1)
+    offsets = [o for c in chunks if c.choices[0].logprobs for o in c.choices[0].logprobs.text_offset]
+    assert offsets == [10, 13, 15]  # after the 10-character prompt, as in the non-stream answer

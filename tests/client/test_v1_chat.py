@@ -155,3 +155,16 @@ def test_refused_before_sending(make_v1: Any) -> None:
     with pytest.raises(errors.InvalidParameterError, match="messages"):
         run("chat.completions", messages="hi")
     assert run.server.requests == []
+
+
+def test_stream_stop_completed_by_the_last_piece_finishes_with_stop(make_v1: Any) -> None:
+    events = [
+        chunk({"role": "assistant", "content": "x"}),
+        chunk({"content": "a"}),
+        chunk({"content": "b"}),
+        chunk({}, "length"),
+    ]
+    run = make_v1(sse_done(events))
+    chunks = run("chat.completions", messages=MESSAGES, stream=True, stop=["abc", "b"])
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "xa"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
