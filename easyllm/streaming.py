@@ -75,6 +75,12 @@ async def _aiterate(
             await response.aclose()
 
 
+def _pipelines(parts: Sequence[Part]) -> tuple[list[httpx.Response], list[SSEPipeline], Samples]:
+    """The responses, one SSE pipeline per sample, and the combiner over the samples (shared by both shells)."""
+    samples = Samples([consumer for _, consumer in parts])
+    return [response for response, _ in parts], [SSEPipeline(c) for c in samples.consumers], samples
+
+
 class Stream(Generic[T]):
     """A synchronous stream of chunks (an iterator and a context manager) over one response per sample.
 
@@ -82,10 +88,8 @@ class Stream(Generic[T]):
     """
 
     def __init__(self, parts: Sequence[Part], convert: Convert[T]) -> None:
-        self.responses = [response for response, _ in parts]
+        self.responses, pipes, samples = _pipelines(parts)
         self.response = self.responses[0]
-        samples = Samples([consumer for _, consumer in parts])
-        pipes = [SSEPipeline(consumer) for consumer in samples.consumers]
         # The generator does not reference the Stream, so a loop that breaks out frees it (and closes the
         # responses) at once, without waiting for the garbage collector to break a cycle.
         self._iterator = _iterate(self.responses, pipes, samples, convert)
@@ -116,10 +120,8 @@ class AsyncStream(Generic[T]):
     """An asynchronous stream of chunks (an async iterator and an async context manager); see `Stream`."""
 
     def __init__(self, parts: Sequence[Part], convert: Convert[T]) -> None:
-        self.responses = [response for response, _ in parts]
+        self.responses, pipes, samples = _pipelines(parts)
         self.response = self.responses[0]
-        samples = Samples([consumer for _, consumer in parts])
-        pipes = [SSEPipeline(consumer) for consumer in samples.consumers]
         self._iterator = _aiterate(self.responses, pipes, samples, convert)
 
     def __aiter__(self) -> AsyncIterator[T]:
