@@ -1,7 +1,10 @@
-"""Run planned calls: `build (pure) -> send (transport) -> parse (pure)`, once for sync and once for async.
+"""Run chat and text calls: `plan (pure) -> send (transport) -> parse (pure)`, once for sync and once for async.
 
-The two shells below differ only in how they wait (threads vs. asyncio); every rule they apply lives in
-`easyllm.protocol`. Embedding calls (many batches, bounded and ordered) are in `easyllm.embedding_calls`.
+A call is planned by the dialect of its server (`easyllm.dialects`, found by `easyllm.probing`); the two shells
+below differ only in how they wait (threads vs. asyncio); every rule they apply lives in `easyllm.protocol` and
+`easyllm.dialects`. A plan whose route the server lacks (404/405) is replaced by the plan's `alternative`, and
+the missing route is remembered. Embedding calls (many batches, bounded and ordered) are in
+`easyllm.embedding_calls`.
 """
 
 from __future__ import annotations
@@ -14,26 +17,27 @@ from typing import Any, TypeVar
 
 import httpx
 
-from easyllm import embedding_calls
+from easyllm import embedding_calls, probing
+from easyllm.dialects import ChatCall, Dialect, TextCall
 from easyllm.errors import APIStatusError
 from easyllm.protocol.embeddings import DEFAULT_CONCURRENCY
 from easyllm.protocol.generation import CompletionPlan, HTTPCall
-from easyllm.protocol.messages import MessagesPlan, lacks_messages_api, reclassify_error
+from easyllm.protocol.messages import MessagesPlan, lacks_route, reclassify_error
 from easyllm.protocol.samples import split_opened
 from easyllm.streaming import AsyncStream, Stream
 from easyllm.transport import AsyncTransport, SyncTransport
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_CONCURRENCY", "acomplete", "complete", "forget_servers"]
+__all__ = ["DEFAULT_CONCURRENCY", "acomplete", "complete", "forget_servers", "plan_call"]
 
 T = TypeVar("T")
 C = TypeVar("C")
 R = TypeVar("R")
 Convert = Callable[[dict[str, Any]], T]
 
-# Which servers have TGI's Messages API, by that route's URL: found out once (by trying it), then remembered.
-_messages_api: dict[str, bool] = {}
+# Routes a server turned out not to have (404/405), by URL: their plans' alternatives run at once from then on.
+_missing_routes: set[str] = set()
 
 
 def _map_threads(fn: Callable[[HTTPCall], R], calls: Sequence[HTTPCall], limit: int) -> list[R]:
@@ -56,39 +60,42 @@ async def _map_tasks(fn: Callable[[HTTPCall], Awaitable[R]], calls: Sequence[HTT
 
 
 def forget_servers() -> None:
-    """Forget what was learned about servers (batch limits, which have the Messages API); they are asked again."""
+    """Forget what was learned about servers (kinds, batch limits, missing routes); they are asked again."""
     embedding_calls.forget_batch_sizes()
-    _messages_api.clear()
+    probing.forget()
+    _missing_routes.clear()
 
 
 # ---------------------------------------------------------------- completions
 
+Call = ChatCall | TextCall
 
-def _route(plan: CompletionPlan) -> CompletionPlan:
-    """The plan to run: a remembered "no Messages API here" switches to the plan's native fallback at once."""
-    known = _messages_api.get(plan.probe_key) if isinstance(plan, MessagesPlan) and plan.probe_key else None
-    if known is False and isinstance(plan, MessagesPlan) and plan.fallback is not None:
-        return plan.fallback()
+
+def _purpose(call: Call) -> str:
+    """What the call needs to know about the server: structured output is the one request whose form differs."""
+    return "structured" if call.options.get("response_format") is not None else "generation"
+
+
+def _plan_with(dialect: Dialect, call: Call) -> CompletionPlan:
+    plan = dialect.chat(call) if isinstance(call, ChatCall) else dialect.completion(call)
+    key = plan.route_key
+    if key is not None and key in _missing_routes and plan.alternative is not None:
+        return plan.alternative()
     return plan
 
 
 def _after_error(plan: CompletionPlan, err: APIStatusError) -> CompletionPlan:
-    """The plan to run after `err` (the native fallback of a server without the Messages API), or raise."""
+    """The plan to run after `err` (the alternative of a plan whose route the server lacks), or raise."""
+    if plan.alternative is not None and plan.route_key is not None and lacks_route(err):
+        _missing_routes.add(plan.route_key)
+        logger.info("no %s at this server (%s); using its alternative route", plan.route_key, err.status_code)
+        return plan.alternative()
     if not isinstance(plan, MessagesPlan):
         raise err
-    if plan.fallback is not None and plan.probe_key is not None and lacks_messages_api(err):
-        _messages_api[plan.probe_key] = False
-        logger.info("no Messages API at %s (%s); using TGI's native route", plan.probe_key, err.status_code)
-        return plan.fallback()
     normalised = reclassify_error(err)
     if normalised is err:
         raise err
     raise normalised from err
-
-
-def _remember(plan: CompletionPlan) -> None:
-    if isinstance(plan, MessagesPlan) and plan.probe_key is not None:
-        _messages_api[plan.probe_key] = True
 
 
 def _open_streams(transport: SyncTransport, calls: Sequence[HTTPCall]) -> list[httpx.Response]:
@@ -146,31 +153,36 @@ async def _arun(
     return convert(plan.build(replies))
 
 
-def complete(
-    plan: CompletionPlan, transport: SyncTransport, convert: Convert[T], chunk_convert: Convert[C]
-) -> T | Stream[C]:
-    """Send a planned chat/text completion: `convert` shapes a whole answer, `chunk_convert` each streamed chunk.
+def plan_call(call: Call) -> CompletionPlan:
+    """Plan a call with the dialect known so far, without I/O: every argument is checked here, before sending."""
+    return _plan_with(probing.current(call.settings, call.engine), call)
 
-    On a Messages API plan, a 404/405 switches to the plan's native fallback (remembered per server) and a 500
-    that reads like a validation error becomes `UnprocessableEntityError`.
+
+def complete(call: Call, transport: SyncTransport, convert: Convert[T], chunk_convert: Convert[C]) -> T | Stream[C]:
+    """Send a chat/text call: `convert` shapes a whole answer, `chunk_convert` each streamed chunk.
+
+    The call is checked and planned before anything is sent; where the server's kind changes the request and is
+    not known yet, the server is probed once and the call planned again. A 404/405 on a route with an
+    alternative switches to it (remembered per route); a 500 that reads like a validation error becomes
+    `UnprocessableEntityError`.
     """
-    plan = _route(plan)
+    plan = plan_call(call)
+    if probing.pending(call.settings, call.engine, _purpose(call)):
+        plan = _plan_with(probing.dialect(call.settings, call.engine, _purpose(call), transport), call)
     try:
-        result = _run(plan, transport, convert, chunk_convert)
+        return _run(plan, transport, convert, chunk_convert)
     except APIStatusError as err:
         return _run(_after_error(plan, err), transport, convert, chunk_convert)
-    _remember(plan)
-    return result
 
 
 async def acomplete(
-    plan: CompletionPlan, transport: AsyncTransport, convert: Convert[T], chunk_convert: Convert[C]
+    call: Call, transport: AsyncTransport, convert: Convert[T], chunk_convert: Convert[C]
 ) -> T | AsyncStream[C]:
     """Async twin of `complete`."""
-    plan = _route(plan)
+    plan = plan_call(call)
+    if probing.pending(call.settings, call.engine, _purpose(call)):
+        plan = _plan_with(await probing.adialect(call.settings, call.engine, _purpose(call), transport), call)
     try:
-        result = await _arun(plan, transport, convert, chunk_convert)
+        return await _arun(plan, transport, convert, chunk_convert)
     except APIStatusError as err:
         return await _arun(_after_error(plan, err), transport, convert, chunk_convert)
-    _remember(plan)
-    return result

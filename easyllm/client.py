@@ -4,13 +4,10 @@ They run the same pipeline as the module facade (`easyllm.protocol.requests` pla
 return pydantic models shaped like openai's (`easyllm.schema.types`). Each client owns one connection pool
 (`close()` / `aclose()`, or use it as a context manager); `with_options(...)` returns a client that shares it.
 
-Routes (chosen per call, see `easyllm.protocol.requests.prepare_chat`):
-
-- `base_url` ending in `/v1` (or `protocol="openai"`): an OpenAI-compatible server (vLLM, llama.cpp, the HF
-  router, `easyllm serve`) gets `/chat/completions`, `/completions`, `/embeddings`; it applies the chat template.
-- Otherwise TGI/TEI. Chat without a `prompt_builder` goes to TGI's Messages API, so the model's own template is
-  used with no configuration; a server without it (found out once per server, then remembered) gets the native
-  route with llama2 and a warning. With a `prompt_builder`, the native route with the prompt built client-side.
+Where requests go is the server's dialect (`easyllm.dialects`): the Inference Providers router by default;
+`…/models` collections (hf-inference); a `…/v1` base is an OpenAI-compatible server (vLLM, SGLang, llama.cpp,
+TGI, `easyllm serve`: found out with one cheap probe where it matters, or set with `engine=`); any other URL is a
+server's own root (TGI, TEI, an Inference Endpoint).
 
 Example:
     >>> import easyllm
@@ -34,8 +31,8 @@ from easyllm.client_resources import (
     Completions,
     Embeddings,
 )
+from easyllm.dialects import resolve_engine
 from easyllm.protocol.requests import PromptSpec
-from easyllm.protocol.urls import ServerProtocol
 from easyllm.settings import Settings, resolve_settings
 from easyllm.transport import USER_AGENT, AsyncTransport, SyncTransport
 
@@ -55,11 +52,13 @@ class BaseClient(Generic[H]):
     Args:
         api_key: the token; else `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI login (read per call).
         base_url: the server (`.../v1` for OpenAI-compatible servers); else `HUGGINGFACE_API_BASE`, else the
-            serverless Inference API.
+            Inference Providers router (`https://router.huggingface.co/v1`).
         timeout: seconds one call may take, retries and waits included (default 600).
         max_retries: retries after the first attempt (default 2).
         prompt_builder: a registered prompt format name or a callable `messages -> str`, for TGI's native route.
-        protocol: `"auto"` (a `/v1` base is OpenAI-compatible), `"tgi"` or `"openai"`.
+        engine: the kind of server (`"auto"`, or a name from `easyllm.dialects.DIALECTS`: `"vllm"`, `"tgi"`,
+            `"llama.cpp"`, …); `"auto"` tells it from the URL and, where it matters, one probe.
+        protocol: the older name of `engine` (`"auto"`, `"tgi"`, `"openai"`).
         stop_sequences: extra stop strings for every chat and text completion.
         embedding_batch_size: most inputs per embedding request, under the server's own `/info` limit (32 when
             neither is known); a call's `batch_size` wins.
@@ -76,7 +75,8 @@ class BaseClient(Generic[H]):
         timeout: float | None = None,
         max_retries: int | None = None,
         prompt_builder: PromptSpec = None,
-        protocol: ServerProtocol = "auto",
+        engine: str | None = None,
+        protocol: str | None = None,
         stop_sequences: Sequence[str] | None = None,
         embedding_batch_size: int | None = None,
         embedding_concurrency: int | None = None,
@@ -87,7 +87,7 @@ class BaseClient(Generic[H]):
         self.timeout = timeout
         self.max_retries = max_retries
         self.prompt_builder = prompt_builder
-        self.protocol = protocol
+        self.engine = resolve_engine(engine, protocol)
         self.stop_sequences = list(stop_sequences) if stop_sequences is not None else None
         self.embedding_batch_size = embedding_batch_size
         self.embedding_concurrency = embedding_concurrency
@@ -126,7 +126,7 @@ class BaseClient(Generic[H]):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "prompt_builder": self.prompt_builder,
-            "protocol": self.protocol,
+            "engine": self.engine,
             "stop_sequences": self.stop_sequences,
             "embedding_batch_size": self.embedding_batch_size,
             "embedding_concurrency": self.embedding_concurrency,
@@ -142,7 +142,7 @@ class HuggingFace(BaseClient[httpx.Client]):
     """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`.
 
     Takes the arguments listed on `BaseClient` (`api_key`, `base_url`, `timeout`, `max_retries`,
-    `prompt_builder`, `protocol`, `stop_sequences`, `embedding_batch_size`, `embedding_concurrency`,
+    `prompt_builder`, `engine`, `stop_sequences`, `embedding_batch_size`, `embedding_concurrency`,
     `http_client`: an `httpx.Client`).
     """
 

@@ -1,6 +1,7 @@
 """The resources of `HuggingFace` / `AsyncHuggingFace`: `chat.completions`, `completions`, `embeddings`.
 
-Each `create` plans with `easyllm.protocol.requests`, sends with `easyllm.calls` over its client's pool, and
+Each `create` describes its call (`easyllm.dialects.ChatCall`, …), sends it with `easyllm.calls` over its
+client's pool (the server's dialect plans it), and
 shapes the answer as an `easyllm.schema.types` model. `@overload`s on `stream` give type checkers the return type:
 the answer, or a `Stream` / `AsyncStream` of chunks.
 """
@@ -12,10 +13,10 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
 from easyllm import calls, embedding_calls
+from easyllm.dialects import ChatCall, TextCall
 from easyllm.protocol.embeddings import EmbeddingOptions, embedding_options
-from easyllm.protocol.generation import CompletionPlan
+from easyllm.protocol.extras import Extras
 from easyllm.protocol.inputs import check_embedding_input
-from easyllm.protocol.requests import prepare_chat, prepare_completion
 from easyllm.schema import types
 from easyllm.schema.types import ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse
 from easyllm.settings import Settings
@@ -56,6 +57,9 @@ class _SamplingOptions(TypedDict, total=False):
     stream_options: dict[str, bool] | None
     response_format: dict[str, Any] | None
     timeout: float | None
+    extra_body: Mapping[str, Any] | None
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, Any] | None
 
 
 class ChatCreateOptions(_SamplingOptions, total=False):
@@ -67,6 +71,7 @@ class ChatCreateOptions(_SamplingOptions, total=False):
     tools: list[dict[str, Any]] | None
     tool_choice: str | dict[str, Any] | None
     parallel_tool_calls: bool | None
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None
 
 
 class CompletionCreateOptions(_SamplingOptions, total=False):
@@ -76,18 +81,19 @@ class CompletionCreateOptions(_SamplingOptions, total=False):
     echo: bool
 
 
-def _split(options: Mapping[str, Any]) -> tuple[float | None, dict[str, Any]]:
-    """The per-call timeout, and the generation options without it or any None."""
+def _split(options: Mapping[str, Any]) -> tuple[float | None, Extras, dict[str, Any]]:
+    """The per-call timeout, the `extra_*` options, and the generation options without them or any None."""
     rest = {k: v for k, v in options.items() if v is not None}
-    return rest.pop("timeout", None), rest
+    extras = Extras.check(rest.pop("extra_body", None), rest.pop("extra_headers", None), rest.pop("extra_query", None))
+    return rest.pop("timeout", None), extras, rest
 
 
-def _chat_plan(
+def _chat_call(
     client: BaseClient[Any], messages: object, model: str | None, stream: bool, options: Mapping[str, Any]
-) -> tuple[Settings, CompletionPlan]:
-    timeout, rest = _split(options)
+) -> tuple[Settings, ChatCall]:
+    timeout, extras, rest = _split(options)
     settings = client.settings(timeout)
-    plan = prepare_chat(
+    call = ChatCall(
         settings,
         messages=messages,
         model=model,
@@ -95,26 +101,28 @@ def _chat_plan(
         prompt_builder=client.prompt_builder,
         extra_stops=client.stop_sequences,
         options=rest,
-        protocol=client.protocol,
+        engine=client.engine,
+        extras=extras,
     )
-    return settings, plan
+    return settings, call
 
 
-def _completion_plan(
+def _completion_call(
     client: BaseClient[Any], prompt: object, model: str | None, stream: bool, options: Mapping[str, Any]
-) -> tuple[Settings, CompletionPlan]:
-    timeout, rest = _split(options)
+) -> tuple[Settings, TextCall]:
+    timeout, extras, rest = _split(options)
     settings = client.settings(timeout)
-    plan = prepare_completion(
+    call = TextCall(
         settings,
         prompt=prompt,
         model=model,
         stream=stream,
         extra_stops=client.stop_sequences,
         options=rest,
-        protocol=client.protocol,
+        engine=client.engine,
+        extras=extras,
     )
-    return settings, plan
+    return settings, call
 
 
 def _embedding_args(
@@ -125,6 +133,7 @@ def _embedding_args(
     dimensions: int | None,
     normalize: bool,
     batching: tuple[int | None, int | None, bool],
+    extras: tuple[object, object, object] = (None, None, None),
 ) -> tuple[dict[str, Any], EmbeddingOptions]:
     batch_size, max_concurrency, show_progress = batching
     options = embedding_options(
@@ -140,6 +149,7 @@ def _embedding_args(
         "normalize": normalize,
         "encoding_format": encoding_format,
         "dimensions": dimensions,
+        "extras": Extras.check(*extras),
     }
     return args, options
 
@@ -197,9 +207,9 @@ class ChatCompletions:
             stream: stream chunks as they are generated.
             **options: OpenAI's options (`ChatCreateOptions`), and `timeout` for this call.
         """
-        settings, plan = _chat_plan(self._client, messages, model, stream, options)
+        settings, call = _chat_call(self._client, messages, model, stream, options)
         transport = self._client.transport(settings)
-        return calls.complete(plan, transport, types.chat_completion, types.chat_chunk)
+        return calls.complete(call, transport, types.chat_completion, types.chat_chunk)
 
 
 class Chat:
@@ -258,9 +268,9 @@ class Completions:
             stream: stream chunks as they are generated.
             **options: OpenAI's options (`CompletionCreateOptions`), and `timeout` for this call.
         """
-        settings, plan = _completion_plan(self._client, prompt, model, stream, options)
+        settings, call = _completion_call(self._client, prompt, model, stream, options)
         transport = self._client.transport(settings)
-        return calls.complete(plan, transport, types.completion, types.completion_chunk)
+        return calls.complete(call, transport, types.completion, types.completion_chunk)
 
 
 class Embeddings:
@@ -282,6 +292,9 @@ class Embeddings:
         max_concurrency: int | None = None,
         show_progress: bool = False,
         timeout: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> CreateEmbeddingResponse:
         """Embed `input`: one vector per input in input order, batched to the server's limit.
 
@@ -297,13 +310,19 @@ class Embeddings:
             max_concurrency: batches in flight at once (default: the client's `embedding_concurrency`, else 8).
             show_progress: a tqdm progress bar on stderr (`pip install tqdm`).
             timeout: seconds this call may take.
+            extra_body: fields merged into each request's JSON body.
+            extra_headers: headers added to each request.
+            extra_query: query parameters added to each request.
         """
         batching = (batch_size, max_concurrency, show_progress)
-        args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
+        extras = (extra_body, extra_headers, extra_query)
+        args, options = _embedding_args(
+            self._client, input, model, encoding_format, dimensions, normalize, batching, extras
+        )
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return embedding_calls.embed_inputs(
-            settings, args, transport, types.embeddings_checked, options, self._client.protocol
+            settings, args, transport, types.embeddings_checked, options, self._client.engine
         )
 
     def iter_batches(
@@ -319,6 +338,9 @@ class Embeddings:
         max_concurrency: int | None = None,
         show_progress: bool = False,
         timeout: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> Iterator[CreateEmbeddingResponse]:
         """Embed batch by batch: one response per batch (`index` is the input's position), in input order.
 
@@ -326,11 +348,14 @@ class Embeddings:
         memory stays bounded however many inputs there are; bad arguments are refused at the call.
         """
         batching = (batch_size, max_concurrency, show_progress)
-        args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
+        extras = (extra_body, extra_headers, extra_query)
+        args, options = _embedding_args(
+            self._client, input, model, encoding_format, dimensions, normalize, batching, extras
+        )
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return embedding_calls.iter_embeddings(
-            settings, args, transport, types.embeddings_checked, options, self._client.protocol
+            settings, args, transport, types.embeddings_checked, options, self._client.engine
         )
 
 
@@ -379,9 +404,9 @@ class AsyncChatCompletions:
         **options: Unpack[ChatCreateOptions],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Async `ChatCompletions.create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
-        settings, plan = _chat_plan(self._client, messages, model, stream, options)
+        settings, call = _chat_call(self._client, messages, model, stream, options)
         transport = self._client.transport(settings)
-        return await calls.acomplete(plan, transport, types.chat_completion, types.chat_chunk)
+        return await calls.acomplete(call, transport, types.chat_completion, types.chat_chunk)
 
 
 class AsyncChat:
@@ -433,9 +458,9 @@ class AsyncCompletions:
         **options: Unpack[CompletionCreateOptions],
     ) -> Completion | AsyncStream[Completion]:
         """Async `Completions.create`; with `stream=True`, an `AsyncStream`."""
-        settings, plan = _completion_plan(self._client, prompt, model, stream, options)
+        settings, call = _completion_call(self._client, prompt, model, stream, options)
         transport = self._client.transport(settings)
-        return await calls.acomplete(plan, transport, types.completion, types.completion_chunk)
+        return await calls.acomplete(call, transport, types.completion, types.completion_chunk)
 
 
 class AsyncEmbeddings:
@@ -457,14 +482,20 @@ class AsyncEmbeddings:
         max_concurrency: int | None = None,
         show_progress: bool = False,
         timeout: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> CreateEmbeddingResponse:
         """Async `Embeddings.create`."""
         batching = (batch_size, max_concurrency, show_progress)
-        args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
+        extras = (extra_body, extra_headers, extra_query)
+        args, options = _embedding_args(
+            self._client, input, model, encoding_format, dimensions, normalize, batching, extras
+        )
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return await embedding_calls.aembed_inputs(
-            settings, args, transport, types.embeddings_checked, options, self._client.protocol
+            settings, args, transport, types.embeddings_checked, options, self._client.engine
         )
 
     def iter_batches(
@@ -480,12 +511,18 @@ class AsyncEmbeddings:
         max_concurrency: int | None = None,
         show_progress: bool = False,
         timeout: float | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, Any] | None = None,
     ) -> AsyncIterator[CreateEmbeddingResponse]:
         """Async `Embeddings.iter_batches` (use `async for`)."""
         batching = (batch_size, max_concurrency, show_progress)
-        args, options = _embedding_args(self._client, input, model, encoding_format, dimensions, normalize, batching)
+        extras = (extra_body, extra_headers, extra_query)
+        args, options = _embedding_args(
+            self._client, input, model, encoding_format, dimensions, normalize, batching, extras
+        )
         settings = self._client.settings(timeout)
         transport = functools.partial(self._client.transport, settings)
         return embedding_calls.aiter_embeddings(
-            settings, args, transport, types.embeddings_checked, options, self._client.protocol
+            settings, args, transport, types.embeddings_checked, options, self._client.engine
         )

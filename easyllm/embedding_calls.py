@@ -19,8 +19,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from typing import Any, TypeVar
 
-from easyllm.errors import APIConnectionError, APIStatusError, InvalidParameterError
-from easyllm.protocol import urls
+from easyllm import probing
+from easyllm.dialects import Dialect, EmbedCall
+from easyllm.errors import APIStatusError, InvalidParameterError
 from easyllm.protocol.embeddings import (
     DEFAULT_BATCH_SIZE,
     BatchLimit,
@@ -31,9 +32,9 @@ from easyllm.protocol.embeddings import (
     max_batch_size_from_info,
     merge_batches,
 )
+from easyllm.protocol.extras import NO_EXTRAS
 from easyllm.protocol.generation import HTTPCall, Reply
-from easyllm.protocol.requests import check_embeddings, prepare_embeddings
-from easyllm.protocol.urls import ServerProtocol
+from easyllm.protocol.requests import check_embeddings
 from easyllm.settings import Settings
 from easyllm.transport import AsyncTransport, SyncTransport
 
@@ -52,7 +53,6 @@ Flow = Generator[HTTPCall, Reply, EmbeddedBatch]
 
 # Batch limits per base URL: `/info`'s (None when the server has none) or a smaller one a refusal taught us.
 _batch_sizes: dict[str, int | None] = {}
-_INFO_MISSES = (APIStatusError, APIConnectionError)
 
 
 def forget_batch_sizes() -> None:
@@ -66,13 +66,8 @@ def _batch_size(settings: Settings, options: EmbeddingOptions) -> int:
     return min(known) if known else DEFAULT_BATCH_SIZE
 
 
-def _info_call(settings: Settings, protocol: ServerProtocol) -> HTTPCall | None:
-    url = None if urls.is_openai_server(settings, protocol) else urls.info_url(settings)
-    return None if url is None or settings.api_base in _batch_sizes else HTTPCall("GET", url)
-
-
-def _learn_info(settings: Settings, reply: Reply | None) -> None:
-    _batch_sizes.setdefault(settings.api_base, max_batch_size_from_info(reply.body) if reply is not None else None)
+def _learn_info(settings: Settings, info: object) -> None:
+    _batch_sizes.setdefault(settings.api_base, max_batch_size_from_info(info))
 
 
 def _learn_refusal(settings: Settings, limit: BatchLimit) -> None:
@@ -82,11 +77,45 @@ def _learn_refusal(settings: Settings, limit: BatchLimit) -> None:
 
 
 def _plan(
-    settings: Settings, args: Mapping[str, Any], options: EmbeddingOptions, protocol: ServerProtocol
+    settings: Settings, args: Mapping[str, Any], options: EmbeddingOptions, engine: str, dialect: Dialect
 ) -> tuple[EmbeddingPlan, BatchLimit]:
     size = _batch_size(settings, options)
-    plan = prepare_embeddings(settings, max_batch_size=size, protocol=protocol, **args)[1]
-    return plan, BatchLimit(size)
+    call = EmbedCall(
+        settings,
+        args["input"],
+        args["model"],
+        args["normalize"],
+        args["encoding_format"],
+        args["dimensions"],
+        size,
+        engine,
+        args.get("extras", NO_EXTRAS),
+    )
+    return dialect.embeddings(call), BatchLimit(size)
+
+
+def _prepared(
+    settings: Settings, args: Mapping[str, Any], options: EmbeddingOptions, engine: str, transport: SyncTransport
+) -> tuple[EmbeddingPlan, BatchLimit]:
+    """Plan the call (refusing bad arguments before any I/O); probe the server first where its kind matters."""
+    planned = _plan(settings, args, options, engine, probing.current(settings, engine))
+    if not probing.pending(settings, engine, "embeddings"):
+        return planned
+    dialect = probing.dialect(settings, engine, "embeddings", transport)
+    _learn_info(settings, probing.info(settings, dialect))
+    return _plan(settings, args, options, engine, dialect)
+
+
+async def _aprepared(
+    settings: Settings, args: Mapping[str, Any], options: EmbeddingOptions, engine: str, transport: AsyncTransport
+) -> tuple[EmbeddingPlan, BatchLimit]:
+    """Async twin of `_prepared`."""
+    planned = _plan(settings, args, options, engine, probing.current(settings, engine))
+    if not probing.pending(settings, engine, "embeddings"):
+        return planned
+    dialect = await probing.adialect(settings, engine, "embeddings", transport)
+    _learn_info(settings, probing.info(settings, dialect))
+    return _plan(settings, args, options, engine, dialect)
 
 
 def _tqdm(options: EmbeddingOptions) -> Any:
@@ -149,17 +178,11 @@ def _batches(
     transport: SyncTransport,
     convert: Convert[T],
     options: EmbeddingOptions,
-    protocol: ServerProtocol,
+    engine: str,
     window: int | None,
 ) -> Iterator[tuple[EmbeddedBatch, T]]:
     bar_class = _tqdm(options)
-    info = _info_call(settings, protocol)
-    if info is not None:
-        try:
-            _learn_info(settings, transport.send(info))
-        except _INFO_MISSES:
-            _learn_info(settings, None)
-    plan, limit = _plan(settings, args, options, protocol)
+    plan, limit = _prepared(settings, args, options, engine, transport)
 
     def one(span: range) -> tuple[EmbeddedBatch, T]:
         batch = drive(batch_flow(plan, span, limit), transport.send)
@@ -183,11 +206,14 @@ def embed_inputs(
     transport: SyncTransport,
     convert: Convert[T],
     options: EmbeddingOptions,
-    protocol: ServerProtocol = "auto",
+    engine: str = "auto",
 ) -> T:
-    """Embed every input (`args` as `prepare_embeddings` takes them, bar the batch size): one response."""
+    """Embed every input: one response.
+
+    `args`: `input`, `model`, `normalize`, `encoding_format`, `dimensions`, and optionally `extras`.
+    """
     check_embeddings(args)
-    done = list(_batches(settings, args, transport, convert, options, protocol, None))
+    done = list(_batches(settings, args, transport, convert, options, engine, None))
     data = [item for _, part in done for item in _items(part)]
     return convert(merge_batches([batch for batch, _ in done], data, args["input"]))
 
@@ -198,13 +224,13 @@ def iter_embeddings(
     transport: SyncTransport,
     convert: Convert[T],
     options: EmbeddingOptions,
-    protocol: ServerProtocol = "auto",
+    engine: str = "auto",
 ) -> Iterator[T]:
     """One response per batch, in input order; bad arguments are refused now, before anything is sent."""
     check_embeddings(args)
     _tqdm(options)
     window = 2 * options.concurrency
-    return (part for _, part in _batches(settings, args, transport, convert, options, protocol, window))
+    return (part for _, part in _batches(settings, args, transport, convert, options, engine, window))
 
 
 # ---------------------------------------------------------------- async
@@ -254,17 +280,11 @@ async def _abatches(
     transport: AsyncTransport,
     convert: Convert[T],
     options: EmbeddingOptions,
-    protocol: ServerProtocol,
+    engine: str,
     window: int | None,
 ) -> AsyncIterator[tuple[EmbeddedBatch, T]]:
     bar_class = _tqdm(options)
-    info = _info_call(settings, protocol)
-    if info is not None:
-        try:
-            _learn_info(settings, await transport.send(info))
-        except _INFO_MISSES:
-            _learn_info(settings, None)
-    plan, limit = _plan(settings, args, options, protocol)
+    plan, limit = await _aprepared(settings, args, options, engine, transport)
 
     async def one(span: range) -> tuple[EmbeddedBatch, T]:
         batch = await adrive(batch_flow(plan, span, limit), transport.send)
@@ -288,11 +308,11 @@ async def aembed_inputs(
     transport: AsyncTransport,
     convert: Convert[T],
     options: EmbeddingOptions,
-    protocol: ServerProtocol = "auto",
+    engine: str = "auto",
 ) -> T:
     """Async twin of `embed_inputs`."""
     check_embeddings(args)
-    done = [pair async for pair in _abatches(settings, args, transport, convert, options, protocol, None)]
+    done = [pair async for pair in _abatches(settings, args, transport, convert, options, engine, None)]
     data = [item for _, part in done for item in _items(part)]
     return convert(merge_batches([batch for batch, _ in done], data, args["input"]))
 
@@ -303,7 +323,7 @@ def aiter_embeddings(
     transport: Callable[[], AsyncTransport],
     convert: Convert[T],
     options: EmbeddingOptions,
-    protocol: ServerProtocol = "auto",
+    engine: str = "auto",
 ) -> AsyncIterator[T]:
     """Async twin of `iter_embeddings` (use `async for`); bad arguments are refused at the call.
 
@@ -311,7 +331,7 @@ def aiter_embeddings(
     """
     check_embeddings(args)
     _tqdm(options)
-    return _aparts(settings, args, transport, convert, options, protocol)
+    return _aparts(settings, args, transport, convert, options, engine)
 
 
 async def _aparts(
@@ -320,9 +340,9 @@ async def _aparts(
     transport: Callable[[], AsyncTransport],
     convert: Convert[T],
     options: EmbeddingOptions,
-    protocol: ServerProtocol,
+    engine: str,
 ) -> AsyncIterator[T]:
-    batches = _abatches(settings, args, transport(), convert, options, protocol, 2 * options.concurrency)
+    batches = _abatches(settings, args, transport(), convert, options, engine, 2 * options.concurrency)
     try:
         async for _, part in batches:
             yield part

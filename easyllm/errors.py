@@ -14,6 +14,7 @@ EasyLLMError (alias OpenAIError)
            ├── PermissionDeniedError     403
            ├── NotFoundError             404  (also an InvalidRequestError)
            ├── ConflictError             409
+           ├── GoneError                 410  (a retired host or route; never retried)
            ├── UnprocessableEntityError  422  (also an InvalidRequestError)
            ├── RateLimitError            429  (TGI `overloaded`)
            └── InternalServerError       >= 500
@@ -198,6 +199,10 @@ class ConflictError(APIStatusError):
     """409: the server asks to try again."""
 
 
+class GoneError(APIStatusError):
+    """410: the host or route is retired for good (`api-inference.huggingface.co`); never retried."""
+
+
 class UnprocessableEntityError(APIStatusError, InvalidRequestError):
     """422: the server refused a parameter or the input (TGI/TEI validation)."""
 
@@ -220,6 +225,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    410: GoneError,
     422: UnprocessableEntityError,
     429: RateLimitError,
     503: ServiceUnavailableError,
@@ -248,6 +254,8 @@ _NEXT_STEP: dict[int, str] = {
     401: "Check the token: set `api_key`, HUGGINGFACE_TOKEN or HF_TOKEN, or run `huggingface-cli login`.",
     403: "The token may not use this model or endpoint; check its permissions.",
     404: "Check `api_base` and the model id.",
+    410: "This host or route is retired: use the Inference Providers router (https://router.huggingface.co/v1, "
+    "easyllm's default) or https://router.huggingface.co/hf-inference/models.",
     413: "The request is too large; send fewer or shorter inputs.",
     429: "Slow down or retry later (easyllm retries this up to `max_retries`).",
     503: "The model is loading or scaling up; retry later or raise `timeout`.",

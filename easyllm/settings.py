@@ -4,12 +4,15 @@ Precedence, highest first:
 
 - `api_key`: the call's argument, the module setting, `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI
   login (`huggingface_hub.get_token()`); none at all is fine for local servers.
-- `api_base`: the call's argument, the module setting, `HUGGINGFACE_API_BASE`, the serverless Inference API.
+- `api_base`: the call's argument, the module setting, `HUGGINGFACE_API_BASE`, the Inference Providers router
+  (`https://router.huggingface.co/v1`). The retired serverless host (`https://api-inference.huggingface.co`,
+  which answers 410 Gone) is rewritten to the router's `hf-inference` provider, with one warning in the log.
 - `timeout`, `max_retries`: the call's argument, the module setting, the defaults below.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -20,9 +23,14 @@ from urllib.parse import urlsplit
 
 from easyllm.errors import InvalidParameterError
 
-__all__ = ["DEFAULT_API_BASE", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "Settings", "resolve_settings"]
+__all__ = ["DEFAULT_API_BASE", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "RETIRED_HOST", "Settings", "resolve_settings"]
 
-DEFAULT_API_BASE = "https://api-inference.huggingface.co/models"
+DEFAULT_API_BASE = "https://router.huggingface.co/v1"
+#: The retired serverless host and where its routes live now (the router's hf-inference provider).
+RETIRED_HOST = "https://api-inference.huggingface.co"
+RETIRED_HOST_NOW = "https://router.huggingface.co/hf-inference"
+
+logger = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 600.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -42,21 +50,16 @@ class Settings:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
 
     @property
-    def is_model_collection(self) -> bool:
-        """True when `api_base` lists models (`.../models`): a model id is appended to it."""
-        return _url_facts(self.api_base)[0]
-
-    @property
     def origin(self) -> str:
         """Scheme, host and port of `api_base`: the key of the connection pool."""
-        return _url_facts(self.api_base)[1]
+        return _origin(self.api_base)
 
 
 @lru_cache(maxsize=64)
-def _url_facts(api_base: str) -> tuple[bool, str]:
-    """(is a model collection, origin) of a base URL; asked on every call, so remembered per URL."""
+def _origin(api_base: str) -> str:
+    """The origin of a base URL; asked on every call, so remembered per URL."""
     parts = urlsplit(api_base)
-    return parts.path.rstrip("/").endswith("/models"), f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 #: How long a CLI-login token is trusted while its file is unchanged, so that huggingface_hub can still refresh an
@@ -113,13 +116,32 @@ def _token_from_environment() -> str | None:
     return _login_token()
 
 
+_warned_retired = False
+
+
+def _rewrite_retired(api_base: str) -> str:
+    """`api-inference.huggingface.co/...` → `router.huggingface.co/hf-inference/...` (warned once per process)."""
+    global _warned_retired
+    if not api_base.lower().startswith(RETIRED_HOST):
+        return api_base
+    rewritten = RETIRED_HOST_NOW + api_base[len(RETIRED_HOST) :]
+    if not _warned_retired:
+        _warned_retired = True
+        logger.warning(
+            "api-inference.huggingface.co is retired (410 Gone); sending to %s instead. Set api_base (or "
+            "HUGGINGFACE_API_BASE) to it, or leave it unset to use the Inference Providers router.",
+            rewritten,
+        )
+    return rewritten
+
+
 def _check_base(api_base: str) -> str:
     parts = urlsplit(api_base)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidParameterError(
             f"must be an http(s) URL such as http://127.0.0.1:8080, got {api_base!r}", param="api_base"
         )
-    return api_base.rstrip("/")
+    return _rewrite_retired(api_base.rstrip("/"))
 
 
 def _first(*values: object) -> object:

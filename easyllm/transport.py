@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import time
 import weakref
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 R = TypeVar("R")
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Seconds a probe (`GET /info`, `/version`, …: what kind of server is this?) may take.
+PROBE_TIMEOUT = 5.0
 USER_AGENT = f"easyllm/{__version__}"
 
 
@@ -93,9 +96,12 @@ async def aclose_pools() -> None:
 # ---------------------------------------------------------------- logging
 
 
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|signature", re.IGNORECASE)
+
+
 def redact_headers(headers: httpx.Headers) -> dict[str, str]:
-    """Headers as a dict with credentials replaced, safe to log."""
-    return {k: ("<redacted>" if k.lower() in ("authorization", "x-api-key") else v) for k, v in headers.items()}
+    """Headers as a dict with credentials replaced (any name that reads like one), safe to log."""
+    return {k: ("<redacted>" if _SECRET_HEADER.search(k) else v) for k, v in headers.items()}
 
 
 def _log_request(request: httpx.Request) -> None:
@@ -214,11 +220,15 @@ class _Base:
     def _request(
         self, client: httpx.Client | httpx.AsyncClient, call: HTTPCall, deadline: Deadline, *, stream: bool
     ) -> httpx.Request:
+        headers = _headers(self.settings)
+        if call.headers:
+            headers.update(call.headers)
         request = client.build_request(
             call.method,
             call.url,
             json=call.json,
-            headers=_headers(self.settings),
+            params=call.params,
+            headers=headers,
             timeout=_timeout(self.settings, deadline, stream=stream),
         )
         _log_request(request)
@@ -261,6 +271,13 @@ class SyncTransport(_Base):
     def send(self, call: HTTPCall) -> Reply:
         """Send one request with retries; return its decoded JSON reply."""
         return self._retrying(lambda deadline: self._once(call, deadline))
+
+    def probe(self, call: HTTPCall) -> Reply | None:
+        """One short attempt, no retries: the reply, or None when the server gives no usable answer."""
+        try:
+            return self._once(call, Deadline(min(self.settings.timeout, PROBE_TIMEOUT)))
+        except APIError:
+            return None
 
     def _open(self, call: HTTPCall, deadline: Deadline) -> httpx.Response:
         request = self._request(self.client, call, deadline, stream=True)
@@ -325,6 +342,13 @@ class AsyncTransport(_Base):
     async def send(self, call: HTTPCall) -> Reply:
         """Send one request with retries; return its decoded JSON reply."""
         return await self._retrying(lambda deadline: self._once(call, deadline))
+
+    async def probe(self, call: HTTPCall) -> Reply | None:
+        """Async twin of `SyncTransport.probe`."""
+        try:
+            return await self._once(call, Deadline(min(self.settings.timeout, PROBE_TIMEOUT)))
+        except APIError:
+            return None
 
     async def _open(self, call: HTTPCall, deadline: Deadline) -> httpx.Response:
         request = self._request(self.client, call, deadline, stream=True)

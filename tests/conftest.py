@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import constants as hf_constants
+from hypothesis import settings as hypothesis_settings
 
 from easyllm import calls, log
 from easyllm.clients import huggingface
+
+# No per-example deadlines: speed is measured in bench/, never asserted in tests (a busy machine is not a bug).
+hypothesis_settings.register_profile("easyllm", deadline=None)
+hypothesis_settings.load_profile("easyllm")
 
 _SETTINGS = (
     "api_key",
@@ -21,6 +26,7 @@ _SETTINGS = (
     "max_retries",
     "embedding_batch_size",
     "embedding_concurrency",
+    "engine",
     "http_client",
     "async_http_client",
 )

@@ -50,6 +50,7 @@ from easyllm.settings import Settings, resolve_settings
 if TYPE_CHECKING:
     import httpx
 
+    from easyllm.dialects import Extras
     from easyllm.protocol.embeddings import EmbeddingOptions
     from easyllm.streaming import AsyncStream, Stream
     from easyllm.transport import AsyncTransport, SyncTransport
@@ -63,6 +64,7 @@ __all__ = [
     "async_http_client",
     "embedding_batch_size",
     "embedding_concurrency",
+    "engine",
     "error",
     "http_client",
     "max_retries",
@@ -79,6 +81,7 @@ timeout: float | None = None
 max_retries: int | None = None
 embedding_batch_size: int | None = None
 embedding_concurrency: int | None = None
+engine: str | None = None
 http_client: httpx.Client | None = None
 async_http_client: httpx.AsyncClient | None = None
 
@@ -110,13 +113,22 @@ def _async_transport(settings: Settings) -> AsyncTransport:
     return AsyncTransport(settings, async_http_client)
 
 
+def _engine_and_extras(call: dict[str, Any]) -> tuple[str, Extras]:
+    """Take `engine` (or the older `protocol`) and openai>=1's `extra_*` options out of a call's arguments."""
+    from easyllm.dialects import Extras, resolve_engine
+
+    chosen = resolve_engine(call.pop("engine", None), call.pop("protocol", None), engine)
+    extras = Extras.check(call.pop("extra_body", None), call.pop("extra_headers", None), call.pop("extra_query", None))
+    return chosen, extras
+
+
 def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
-    from easyllm.protocol.requests import prepare_chat
+    from easyllm.dialects import ChatCall
 
     settings = _settings(kwargs)
-    plan = prepare_chat(
+    chosen, extras = _engine_and_extras(kwargs)
+    call = ChatCall(
         settings,
-        protocol=kwargs.pop("protocol", "auto"),
         messages=kwargs.pop("messages", None),
         model=kwargs.pop("model", None),
         stream=bool(kwargs.pop("stream", False)),
@@ -124,25 +136,29 @@ def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
         extra_stops=stop_sequences,
         debug=bool(kwargs.pop("debug", False)),
         options=kwargs,
+        engine=chosen,
+        extras=extras,
     )
-    return settings, plan
+    return settings, call
 
 
 def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
-    from easyllm.protocol.requests import prepare_completion
+    from easyllm.dialects import TextCall
 
     settings = _settings(kwargs)
-    plan = prepare_completion(
+    chosen, extras = _engine_and_extras(kwargs)
+    call = TextCall(
         settings,
-        protocol=kwargs.pop("protocol", "auto"),
         prompt=kwargs.pop("prompt", None),
         model=kwargs.pop("model", None),
         stream=bool(kwargs.pop("stream", False)),
         extra_stops=stop_sequences,
         debug=bool(kwargs.pop("debug", False)),
         options=kwargs,
+        engine=chosen,
+        extras=extras,
     )
-    return settings, plan
+    return settings, call
 
 
 class _Generation:
@@ -169,8 +185,8 @@ class _Generation:
         """
         from easyllm import calls
 
-        settings, plan = cls._plan(kwargs)
-        return calls.complete(plan, _sync_transport(settings), to_object, to_object)
+        settings, call = cls._plan(kwargs)
+        return calls.complete(call, _sync_transport(settings), to_object, to_object)
 
     @overload
     @classmethod
@@ -183,8 +199,8 @@ class _Generation:
         """Async `create`; with `stream=True`, an `AsyncStream` (use `async for` / `async with`)."""
         from easyllm import calls
 
-        settings, plan = cls._plan(kwargs)
-        return await calls.acomplete(plan, _async_transport(settings), to_object, to_object)
+        settings, call = cls._plan(kwargs)
+        return await calls.acomplete(call, _async_transport(settings), to_object, to_object)
 
 
 class ChatCompletion(_Generation):
@@ -211,13 +227,14 @@ def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], E
     from easyllm.protocol.inputs import check_embedding_input
 
     settings = _settings(kwargs)
-    protocol = kwargs.pop("protocol", "auto")
+    chosen, extras = _engine_and_extras(kwargs)
     args = {
         "input": check_embedding_input(kwargs.pop("input", None)),
         "model": kwargs.pop("model", None),
         "normalize": kwargs.pop("normalize", True),
         "encoding_format": kwargs.pop("encoding_format", None) or "float",
         "dimensions": kwargs.pop("dimensions", None),
+        "extras": extras,
     }
     options = embedding_options(
         batch_size=kwargs.pop("batch_size", None),
@@ -229,7 +246,7 @@ def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], E
     kwargs.pop("user", None)
     if kwargs:
         raise InvalidParameterError("is not a parameter of Embedding.create", param=sorted(kwargs)[0])
-    return settings, args, options, protocol
+    return settings, args, options, chosen
 
 
 class Embedding:
@@ -248,18 +265,18 @@ class Embedding:
         """
         from easyllm import embedding_calls
 
-        settings, args, options, protocol = _embedding_args(kwargs)
+        settings, args, options, chosen = _embedding_args(kwargs)
         transport = _sync_transport(settings)
-        return embedding_calls.embed_inputs(settings, args, transport, to_object, options, protocol)
+        return embedding_calls.embed_inputs(settings, args, transport, to_object, options, chosen)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
         """Async `create`."""
         from easyllm import embedding_calls
 
-        settings, args, options, protocol = _embedding_args(kwargs)
+        settings, args, options, chosen = _embedding_args(kwargs)
         transport = _async_transport(settings)
-        return await embedding_calls.aembed_inputs(settings, args, transport, to_object, options, protocol)
+        return await embedding_calls.aembed_inputs(settings, args, transport, to_object, options, chosen)
 
     @classmethod
     def iter_batches(cls, **kwargs: Any) -> Iterator[OpenAIObject]:
@@ -270,15 +287,15 @@ class Embedding:
         """
         from easyllm import embedding_calls
 
-        settings, args, options, protocol = _embedding_args(kwargs)
+        settings, args, options, chosen = _embedding_args(kwargs)
         transport = _sync_transport(settings)
-        return embedding_calls.iter_embeddings(settings, args, transport, to_object, options, protocol)
+        return embedding_calls.iter_embeddings(settings, args, transport, to_object, options, chosen)
 
     @classmethod
     def aiter_batches(cls, **kwargs: Any) -> AsyncIterator[OpenAIObject]:
         """Async `iter_batches` (use `async for`)."""
         from easyllm import embedding_calls
 
-        settings, args, options, protocol = _embedding_args(kwargs)
+        settings, args, options, chosen = _embedding_args(kwargs)
         transport = functools.partial(_async_transport, settings)
-        return embedding_calls.aiter_embeddings(settings, args, transport, to_object, options, protocol)
+        return embedding_calls.aiter_embeddings(settings, args, transport, to_object, options, chosen)

@@ -6,8 +6,9 @@ received it. A batch the server refuses as too large is split and sent again (`s
 smaller limit holds for the rest of the call (`BatchLimit`). `merge_batches` joins the batches into one OpenAI
 response; `EmbeddingPlan.partial` shapes one batch as a response of its own (for `iter_batches`).
 
-Routes: TEI `/embed` (`"tei"`), the Inference API feature-extraction pipeline (`"pipeline"`), and an
-OpenAI-compatible `/embeddings` (`"openai"`, vectors asked for as floats and finished here).
+Wire forms (the dialect picks one): TEI's `/embed` body (`"tei"`), the feature-extraction pipeline body of
+hf-inference and Inference Endpoints' default container (`"pipeline"`), and an OpenAI-compatible `/embeddings`
+(`"openai"`, vectors asked for as floats and finished here).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Literal
 
 from easyllm.errors import APIResponseValidationError, APIStatusError, InvalidParameterError
 from easyllm.protocol import tei
+from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 
 __all__ = [
@@ -47,7 +49,8 @@ DEFAULT_CONCURRENCY = 8
 #: Half of TGI/TEI's default 2 MB payload limit, leaving room for JSON overhead.
 DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000
 
-Route = Literal["tei", "pipeline", "openai"]
+#: The request and answer shapes of an embedding route.
+EmbeddingWire = Literal["tei", "pipeline", "openai"]
 EncodingFormat = Literal["float", "base64"]
 
 _MAX_ALLOWED = re.compile(r"maximum allowed batch size (\d+)", re.IGNORECASE)
@@ -128,7 +131,7 @@ class EmbeddingPlan:
     """The batches of one embedding call, how to ask for each, and how to shape the answers."""
 
     model: str
-    route: Route
+    wire: EmbeddingWire
     url: str
     inputs: Sequence[str]
     batches: tuple[range, ...]
@@ -137,6 +140,7 @@ class EmbeddingPlan:
     dimensions: int | None
     request_model: str | None = None
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    extras: Extras = NO_EXTRAS
 
     @property
     def calls(self) -> tuple[HTTPCall, ...]:
@@ -147,13 +151,13 @@ class EmbeddingPlan:
         """The request for the inputs `span`."""
         texts = list(self.inputs[span.start : span.stop])
         payload: dict[str, Any]
-        if self.route == "openai":
+        if self.wire == "openai":
             payload = {"input": texts, "encoding_format": "float"}
             if self.request_model:
                 payload["model"] = self.request_model
         else:
-            payload = {"inputs": texts, "normalize": self.normalize} if self.route == "tei" else {"inputs": texts}
-        return HTTPCall("POST", self.url, payload)
+            payload = {"inputs": texts, "normalize": self.normalize} if self.wire == "tei" else {"inputs": texts}
+        return self.extras.apply(HTTPCall("POST", self.url, payload))
 
     def split(self, span: range, size: int) -> list[range]:
         """`span` in consecutive batches of at most `size` inputs (and the payload limit)."""
@@ -163,7 +167,7 @@ class EmbeddingPlan:
 
     def read(self, span: range, reply: Reply) -> EmbeddedBatch:
         """Finish the vectors of one answer (pool, truncate, normalise, encode) as OpenAI `data` items."""
-        if self.route == "openai":
+        if self.wire == "openai":
             vectors, tokens, served = _read_openai(reply.body, len(span))
         else:
             vectors, tokens, served = tei.vectors_from_feature_extraction(reply.body, len(span)), _tokens(reply), None
@@ -176,7 +180,7 @@ class EmbeddingPlan:
     def _finish(self, vector: list[float]) -> list[float] | str:
         if self.dimensions is not None:
             vector = tei.truncate_dimensions(vector, self.dimensions)
-        elif self.normalize and self.route != "tei":  # TEI normalises on the server when asked
+        elif self.normalize and self.wire != "tei":  # TEI normalises on the server when asked
             vector = tei.l2_normalize(vector)
         return tei.encode_base64(vector) if self.encoding_format == "base64" else vector
 
@@ -291,7 +295,7 @@ def plan_embeddings(
     inputs: Sequence[str],
     *,
     url: str,
-    route: Route,
+    wire: EmbeddingWire,
     model: str,
     normalize: bool,
     encoding_format: str,
@@ -299,10 +303,11 @@ def plan_embeddings(
     max_batch_size: int,
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     request_model: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> EmbeddingPlan:
     """Split the inputs into batches the server accepts; one request per batch, in input order."""
     fmt = check_embedding_format(normalize, encoding_format, dimensions)
     batches = tuple(tei.plan_batches(inputs, max_batch_size=max_batch_size, max_payload_bytes=max_payload_bytes))
     return EmbeddingPlan(
-        model, route, url, inputs, batches, normalize, fmt, dimensions, request_model, max_payload_bytes
+        model, wire, url, inputs, batches, normalize, fmt, dimensions, request_model, max_payload_bytes, extras
     )

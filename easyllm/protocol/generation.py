@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -20,6 +20,7 @@ from easyllm.errors import (
     error_from_stream_event,
 )
 from easyllm.protocol import tgi
+from easyllm.protocol.extras import Extras
 from easyllm.protocol.params import GenerationOptions, seeds_for, tgi_parameters, top_n_tokens
 from easyllm.protocol.sse import EventConsumer, decode_event
 from easyllm.protocol.stops import StopTrimmer, TextLog, trim_stop
@@ -44,6 +45,8 @@ class HTTPCall:
     method: str
     url: str
     json: Any = None
+    headers: Mapping[str, str] | None = None
+    params: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,8 @@ class GenerationPlan:
     prompt: str
     options: GenerationOptions
     stream: bool
+    route_key: None = None
+    alternative: None = None
 
     @property
     def object_name(self) -> str:
@@ -80,6 +85,10 @@ class GenerationPlan:
     def build(self, replies: Sequence[Reply]) -> dict[str, Any]:
         """The OpenAI response of a non-stream call, from one reply per sample."""
         return build_completion(self, replies)
+
+    def with_extras(self, extras: Extras) -> GenerationPlan:
+        """This plan with the caller's `extra_body` / `extra_headers` / `extra_query` on every request."""
+        return replace(self, calls=tuple(extras.apply(call) for call in self.calls))
 
 
 class CompletionPlan(Protocol):
@@ -98,6 +107,14 @@ class CompletionPlan(Protocol):
 
     def build(self, replies: Sequence[Reply]) -> dict[str, Any]:
         """The whole answer from one reply per sample."""
+
+    @property
+    def route_key(self) -> str | None:
+        """The route this plan may find missing (then `alternative` runs instead), or None."""
+
+    @property
+    def alternative(self) -> Callable[[], CompletionPlan] | None:
+        """The plan to run where the server lacks this plan's route (404/405), or None."""
 
 
 def new_id(kind: Kind) -> str:

@@ -11,19 +11,20 @@ get wrong (protocols.md §2, §0 traps 2, 8, 12):
 - tool calls lose TGI's extra `description` and get string `arguments` and a non-empty `id`;
 - stop strings are trimmed client-side too (TGI keeps them in the text and allows only four).
 
-Two flavours: `messages` (TGI's Messages API: `model="tgi"`, TGI's `response_format` shape, no `top_p=1`, no
-`logit_bias`) and `openai` (the request passes through as OpenAI wrote it).
+What differs between servers is a `ChatWire`, which each dialect (`easyllm.dialects`) sets: TGI's Messages API
+wants `model="tgi"`, its own `response_format` shape, no `top_p=1`, no `logit_bias`; vLLM, SGLang and llama.cpp
+take the request as OpenAI wrote it. Answers are normalised by `easyllm.protocol.openai_answers` (reasoning,
+`<think>` blocks, tool calls, finish reasons).
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import httpx
 
@@ -35,48 +36,76 @@ from easyllm.errors import (
     error_from_stream_event,
     server_message,
 )
-from easyllm.protocol.generation import GenerationPlan, HTTPCall, Kind, Reply, new_id, usage
+from easyllm.protocol.extras import Extras
+from easyllm.protocol.generation import CompletionPlan, HTTPCall, Kind, Reply, new_id, usage
 from easyllm.protocol.inputs import ROLES
+from easyllm.protocol.messages_stream import MessagesStream
+from easyllm.protocol.openai_answers import (
+    answer_header,
+    finish_reason,
+    read_usage,
+    reasoning_fields,
+    server_reasoning,
+    split_think,
+    tool_calls,
+)
 from easyllm.protocol.options import ChatOptions
-from easyllm.protocol.params import MAX_SERVER_STOPS, is_greedy, seeds_for
+from easyllm.protocol.params import is_greedy, seeds_for
 from easyllm.protocol.stops import trim_stop
 
 __all__ = [
+    "ChatWire",
     "MessagesPlan",
     "build_messages_completion",
     "check_chat_messages",
-    "finish_reason",
-    "lacks_messages_api",
+    "lacks_route",
     "plan_messages",
+    "prompt_text",
     "reclassify_error",
 ]
 
-Flavour = Literal["messages", "openai"]
 
-_FINISH = {
-    "stop": "stop",
-    "eos_token": "stop",
-    "eos": "stop",
-    "stop_sequence": "stop",
-    "end_turn": "stop",
-    "length": "length",
-    "max_tokens": "length",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-    "content_filter": "content_filter",
-}
+def as_given(response_format: Mapping[str, Any]) -> dict[str, Any] | None:
+    """OpenAI's `response_format`, sent as written (vLLM, SGLang, llama.cpp's server, generic servers)."""
+    return dict(response_format)
+
+
+@dataclass(frozen=True)
+class ChatWire:
+    """How one kind of server wants a chat or text request on its OpenAI-compatible route (set by its dialect).
+
+    The defaults are OpenAI's own: everything passes through as written.
+    """
+
+    #: Send `role: "developer"` as `system` (TGI's templates rarely know `developer`).
+    developer_as_system: bool = False
+    #: Most stop strings the server takes (more are enforced client-side); None: no limit.
+    max_stops: int | None = None
+    #: Send `top_p=1` (TGI refuses it: its `top_p` must be < 1).
+    top_p_one: bool = True
+    #: Send the sampling extras OpenAI lacks (`top_k`, `repetition_penalty`).
+    extra_sampling: bool = True
+    #: Send `logit_bias`, `user`, `parallel_tool_calls`; False refuses `logit_bias` before sending.
+    openai_extras: bool = True
+    #: The answer's `model` is the server's (False: TGI answers "tgi", so easyllm reports the caller's model).
+    server_model: bool = True
+    #: An assistant message's `content` may be null (llama-cpp-python's server answers 500 to it).
+    null_content: bool = True
+    #: `response_format` in the server's own form (None drops it).
+    response_format: Callable[[Mapping[str, Any]], dict[str, Any] | None] = field(default=as_given)
 
 
 @dataclass(frozen=True)
 class MessagesPlan:
     """Everything needed to send one call to an OpenAI-compatible route and shape its answer.
 
-    `fallback` is set when the server may lack the Messages API (TGI without a prompt builder): on 404/405 the
-    shells run the plan it returns (TGI's native route) and remember the answer under `probe_key`.
+    `alternative` is set when the server may lack this route (TGI without a prompt builder may have no Messages
+    API): on 404/405 the shells run the plan it returns instead and remember, under `route_key`, that the route is
+    missing.
     """
 
     kind: Kind
-    flavour: Flavour
+    wire: ChatWire
     calls: tuple[HTTPCall, ...]
     model: str
     id: str
@@ -85,8 +114,12 @@ class MessagesPlan:
     prompt: str
     options: ChatOptions
     stream: bool
-    fallback: Callable[[], GenerationPlan] | None = None
-    probe_key: str | None = None
+    alternative: Callable[[], CompletionPlan] | None = None
+
+    @property
+    def route_key(self) -> str | None:
+        """The route whose absence `alternative` answers (None: no alternative)."""
+        return self.calls[0].url if self.alternative is not None else None
 
     @property
     def object_name(self) -> str:
@@ -94,28 +127,36 @@ class MessagesPlan:
         return "chat.completion" if self.kind == "chat" else "text_completion"
 
     @property
+    def server_model(self) -> bool:
+        """Whether the answer's `model` is the server's (see `ChatWire.server_model`)."""
+        return self.wire.server_model
+
+    @property
     def include_usage(self) -> bool:
         """Whether the caller asked for a usage chunk at the end of a stream."""
         return bool((self.options.stream_options or {}).get("include_usage"))
 
-    def consumer(self, request: httpx.Request, index: int = 0) -> Any:
+    def consumer(self, request: httpx.Request, index: int = 0) -> MessagesStream:
         """The stream state machine for sample `index` of this plan."""
-        from easyllm.protocol.messages_stream import MessagesStream  # a sibling module that imports this one
-
         return MessagesStream(self, request, index)
 
     def build(self, replies: Sequence[Reply]) -> dict[str, Any]:
         """The OpenAI response of a non-stream call, from one reply per sample."""
         return build_messages_completion(self, replies)
 
+    def with_extras(self, extras: Extras) -> MessagesPlan:
+        """This plan with the caller's `extra_body` / `extra_headers` / `extra_query` on every request."""
+        return replace(self, calls=tuple(extras.apply(call) for call in self.calls))
+
 
 # ---------------------------------------------------------------- requests
 
 
-def check_chat_messages(messages: object, flavour: Flavour) -> list[dict[str, Any]]:
+def check_chat_messages(messages: object, wire: ChatWire) -> list[dict[str, Any]]:
     """Check chat messages and pass them on as written (images, tool calls and tool results included).
 
-    `developer` becomes `system` for TGI, whose templates rarely know it.
+    `developer` becomes `system` where the wire says so; a null assistant `content` becomes `""` where the
+    server refuses null.
     """
     if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Sequence) or not messages:
         raise InvalidParameterError("must be a non-empty list of {'role', 'content'} dicts", param="messages")
@@ -127,8 +168,10 @@ def check_chat_messages(messages: object, flavour: Flavour) -> list[dict[str, An
         if role not in ROLES:
             raise InvalidParameterError(f"must be one of {sorted(ROLES)}, got {role!r}", param=f"messages[{i}].role")
         copy = dict(message)
-        if role == "developer" and flavour == "messages":
+        if role == "developer" and wire.developer_as_system:
             copy["role"] = "system"
+        if role == "assistant" and copy.get("content") is None and not wire.null_content:
+            copy["content"] = ""
         out.append(copy)
     return out
 
@@ -145,15 +188,7 @@ def prompt_text(messages: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def _tgi_response_format(value: Mapping[str, Any]) -> dict[str, Any] | None:
-    if value.get("type") == "json_schema":
-        return {"type": "json_object", "value": value["json_schema"]["schema"]}
-    if value.get("type") == "json_object":
-        return {"type": "json_object", "value": {"type": "object"}}
-    return None
-
-
-def _sampling(options: ChatOptions, flavour: Flavour) -> dict[str, Any]:
+def _sampling(options: ChatOptions, wire: ChatWire) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if options.max_tokens is not None:
         out["max_tokens"] = options.max_tokens
@@ -162,16 +197,16 @@ def _sampling(options: ChatOptions, flavour: Flavour) -> dict[str, Any]:
     else:
         if options.temperature is not None:
             out["temperature"] = options.temperature
-        if options.top_p is not None and (flavour == "openai" or options.top_p < 1):
+        if options.top_p is not None and (wire.top_p_one or options.top_p < 1):
             out["top_p"] = options.top_p
     for name in ("frequency_penalty", "presence_penalty", "top_k", "repetition_penalty"):
         value = getattr(options, name)
-        if value is not None and (flavour == "openai" or name not in ("top_k", "repetition_penalty")):
+        if value is not None and (wire.extra_sampling or name not in ("top_k", "repetition_penalty")):
             out[name] = value
     return out
 
 
-def _extras(options: ChatOptions, flavour: Flavour, kind: Kind) -> dict[str, Any]:
+def _extras(options: ChatOptions, wire: ChatWire, kind: Kind) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if kind == "chat":
         if options.logprobs or options.top_logprobs:
@@ -183,19 +218,19 @@ def _extras(options: ChatOptions, flavour: Flavour, kind: Kind) -> dict[str, Any
             out["logprobs"] = options.logprobs
         if options.echo:
             out["echo"] = True
-    for name in ("tools", "tool_choice"):
+    for name in ("tools", "tool_choice", "reasoning_effort"):
         if getattr(options, name) is not None:
             out[name] = getattr(options, name)
     if options.response_format is not None:
-        fmt = options.response_format if flavour == "openai" else _tgi_response_format(options.response_format)
+        fmt = wire.response_format(options.response_format)
         if fmt is not None:
             out["response_format"] = fmt
-    if flavour == "openai":
+    if wire.openai_extras:
         for name in ("logit_bias", "user", "parallel_tool_calls"):
             if getattr(options, name) is not None:
                 out[name] = getattr(options, name)
     elif options.logit_bias:
-        raise InvalidParameterError("is not supported by TGI's Messages API", param="logit_bias")
+        raise InvalidParameterError("is not supported by this server's chat route", param="logit_bias")
     return out
 
 
@@ -207,11 +242,11 @@ def _seeds(options: ChatOptions) -> list[int | None]:
 
 
 def _payload(
-    base: dict[str, Any], options: ChatOptions, flavour: Flavour, kind: Kind, stops: Sequence[str], stream: bool
+    base: dict[str, Any], options: ChatOptions, wire: ChatWire, kind: Kind, stops: Sequence[str], stream: bool
 ) -> dict[str, Any]:
-    payload = {**base, **_sampling(options, flavour), **_extras(options, flavour, kind)}
+    payload = {**base, **_sampling(options, wire), **_extras(options, wire, kind)}
     if stops:
-        payload["stop"] = list(stops if flavour == "openai" else stops[:MAX_SERVER_STOPS])
+        payload["stop"] = list(stops if wire.max_stops is None else stops[: wire.max_stops])
     if stream:
         payload["stream"] = True
         payload["stream_options"] = {"include_usage": True}  # always asked: usage is then exact when possible
@@ -221,7 +256,7 @@ def _payload(
 def plan_messages(
     kind: Kind,
     *,
-    flavour: Flavour,
+    wire: ChatWire,
     body: dict[str, Any],
     prompt: str,
     options: ChatOptions,
@@ -229,7 +264,7 @@ def plan_messages(
     url: str,
     model: str,
     stream: bool,
-    fallback: Callable[[], GenerationPlan] | None = None,
+    alternative: Callable[[], CompletionPlan] | None = None,
 ) -> MessagesPlan:
     """Plan the requests of one call: one per sample (`n`), each with its own seed, streamed or not.
 
@@ -237,55 +272,16 @@ def plan_messages(
     """
     calls = []
     for seed in _seeds(options):
-        payload = _payload(body, options, flavour, kind, stops, stream)
+        payload = _payload(body, options, wire, kind, stops, stream)
         if seed is not None:
             payload["seed"] = seed
         calls.append(HTTPCall("POST", url, payload))
-    probe_key = url if fallback is not None else None
     return MessagesPlan(
-        kind, flavour, tuple(calls), model, new_id(kind), int(time.time()), stops, prompt, options, stream,
-        fallback, probe_key,
-    )  # fmt: skip
+        kind, wire, tuple(calls), model, new_id(kind), int(time.time()), stops, prompt, options, stream, alternative
+    )
 
 
 # ---------------------------------------------------------------- answers
-
-
-def finish_reason(raw: object, *, kind: Kind, tools_called: bool = False) -> str | None:
-    """OpenAI's finish reason for what a server sent; None for "not finished" (`null` or TGI's `""`).
-
-    Example:
-        >>> finish_reason("stop_sequence", kind="chat"), finish_reason("", kind="text")
-        ('stop', None)
-    """
-    if raw is None or raw == "":
-        return None
-    reason = _FINISH.get(str(raw), "stop")
-    if kind == "text" and reason == "tool_calls":
-        return "stop"
-    if tools_called and reason == "stop":
-        return "tool_calls"
-    return reason
-
-
-def tool_calls(raw: object) -> list[dict[str, Any]] | None:
-    """Tool calls in OpenAI's shape: string `arguments`, a non-empty `id`, no TGI `description`."""
-    if not isinstance(raw, list) or not raw:
-        return None
-    out = []
-    for i, call in enumerate(raw):
-        function = dict(call.get("function") or {})
-        function.pop("description", None)
-        arguments = function.get("arguments")
-        if arguments is not None and not isinstance(arguments, str):
-            function["arguments"] = json.dumps(arguments)
-        item: dict[str, Any] = {k: v for k, v in call.items() if k not in ("function",)}
-        item["function"] = function
-        if "index" not in item and "id" in item:  # a whole message's call, not a stream delta
-            item["id"] = item["id"] or f"call_{i}"
-            item["type"] = "function"
-        out.append(item)
-    return out
 
 
 def _check_body(body: object, url: str) -> Mapping[str, Any]:
@@ -299,10 +295,14 @@ def _check_body(body: object, url: str) -> Mapping[str, Any]:
 def _chat_choice(plan: MessagesPlan, index: int, raw: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     message = raw.get("message") or {}
     content = message.get("content")
+    reasoning = server_reasoning(message)
+    if isinstance(content, str) and reasoning is None:
+        reasoning, content = split_think(content)
     text, stopped = trim_stop(content, plan.stops) if isinstance(content, str) else ("", False)
     calls = tool_calls(message.get("tool_calls"))
     reason = "stop" if stopped else finish_reason(raw.get("finish_reason"), kind="chat", tools_called=bool(calls))
     out_message: dict[str, Any] = {"role": "assistant", "content": text if content is not None else None}
+    out_message.update(reasoning_fields(reasoning))
     if calls:
         out_message["tool_calls"] = calls
     choice = {"index": index, "message": out_message, "logprobs": raw.get("logprobs"), "finish_reason": reason}
@@ -314,27 +314,6 @@ def _text_choice(plan: MessagesPlan, index: int, raw: Mapping[str, Any]) -> tupl
     text, stopped = trim_stop(str(raw.get("text") or ""), plan.stops)
     reason = "stop" if stopped else finish_reason(raw.get("finish_reason"), kind="text") or "stop"
     return {"index": index, "text": text, "logprobs": raw.get("logprobs"), "finish_reason": reason}, text
-
-
-def read_usage(raw: object) -> tuple[int | None, int | None]:
-    """Prompt and completion token counts from a server's `usage`, where it gave them."""
-    if not isinstance(raw, Mapping):
-        return None, None
-    prompt, completion = raw.get("prompt_tokens"), raw.get("completion_tokens")
-    return (
-        prompt if isinstance(prompt, int) else None,
-        completion if isinstance(completion, int) else None,
-    )
-
-
-def _header(plan: MessagesPlan, body: Mapping[str, Any]) -> dict[str, Any]:
-    server_id, created, model = body.get("id"), body.get("created"), body.get("model")
-    return {
-        "id": server_id if isinstance(server_id, str) and server_id else plan.id,
-        "created": created if isinstance(created, int) and created > 0 else plan.created,
-        "model": model if plan.flavour == "openai" and isinstance(model, str) and model else plan.model,
-        "system_fingerprint": body.get("system_fingerprint"),
-    }
 
 
 def build_messages_completion(plan: MessagesPlan, replies: Sequence[Reply]) -> dict[str, Any]:
@@ -351,7 +330,7 @@ def build_messages_completion(plan: MessagesPlan, replies: Sequence[Reply]) -> d
     counts = [read_usage(b.get("usage")) for b in bodies]
     completions = [c for _, c in counts]
     completion = None if None in completions else sum(c for c in completions if c is not None)
-    header = _header(plan, bodies[0])
+    header = answer_header(plan, bodies[0])
     return {
         "id": header["id"],
         "object": plan.object_name,
@@ -370,8 +349,8 @@ _VALIDATION_WORDS = re.compile(
 )
 
 
-def lacks_messages_api(err: APIStatusError) -> bool:
-    """Whether an error on the Messages API route means the server has no such route (TGI < 1.4, other servers)."""
+def lacks_route(err: APIStatusError) -> bool:
+    """Whether an error means the server has no such route (404/405: TGI < 1.4 has no Messages API)."""
     return err.status_code in (404, 405)
 
 

@@ -5,27 +5,59 @@ design.md §4: a role chunk first (chat), content / tool-call deltas with stop s
 chunk with `finish_reason`, then a usage chunk when the caller asked (`stream_options.include_usage`): the
 server's usage when it sent one, otherwise counts marked `estimated`. Every chunk's choice carries the sample's
 `index` (given by the shells; `n > 1` streams one request per sample), whatever index the server wrote.
+Reasoning arrives in deltas as both `reasoning` and `reasoning_content`, whichever the server sent, or split out
+of a `<think>` block at the start of the content; tool-call deltas are normalised by `ToolCallDeltas`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import httpx
 
 from easyllm.errors import APIError, error_from_stream_event
-from easyllm.protocol.generation import usage
-from easyllm.protocol.messages import MessagesPlan, finish_reason, read_usage, tool_calls
+from easyllm.protocol.generation import Kind, usage
+from easyllm.protocol.openai_answers import (
+    AnswerPlan,
+    ThinkSplitter,
+    ToolCallDeltas,
+    answer_header,
+    finish_reason,
+    read_usage,
+    reasoning_fields,
+    server_reasoning,
+)
 from easyllm.protocol.sse import decode_event
 from easyllm.protocol.stops import StopTrimmer, TextLog
 
-__all__ = ["MessagesStream"]
+__all__ = ["MessagesStream", "StreamPlan"]
+
+
+class StreamPlan(AnswerPlan, Protocol):
+    """What the stream state machine needs from a plan (`easyllm.protocol.messages.MessagesPlan` has it)."""
+
+    @property
+    def kind(self) -> Kind:
+        """`chat` or `text`."""
+
+    @property
+    def stops(self) -> Sequence[str]:
+        """Stop strings trimmed client-side."""
+
+    @property
+    def prompt(self) -> str:
+        """The prompt's text, for usage estimates."""
+
+    @property
+    def include_usage(self) -> bool:
+        """Whether the caller asked for a usage chunk."""
 
 
 class MessagesStream:
     """Normalise one OpenAI-compatible stream (chat or text) for the caller."""
 
-    def __init__(self, plan: MessagesPlan, request: httpx.Request, index: int = 0) -> None:
+    def __init__(self, plan: StreamPlan, request: httpx.Request, index: int = 0) -> None:
         self.plan = plan
         self.request = request
         self.index = index
@@ -39,6 +71,9 @@ class MessagesStream:
         self._tools_called = False
         self._deltas = 0
         self._usage: Any = None
+        self._think = ThinkSplitter()
+        self._server_reasons = False
+        self._tools = ToolCallDeltas(f"call_{plan.id[-8:]}_{index}")
 
     @property
     def partial_text(self) -> str:
@@ -90,15 +125,8 @@ class MessagesStream:
         return event
 
     def _make_header(self, event: dict[str, Any]) -> dict[str, Any]:
-        plan = self.plan
-        server_id, created, model = event.get("id"), event.get("created"), event.get("model")
-        return {
-            "id": server_id if isinstance(server_id, str) and server_id else plan.id,
-            "object": self._object,
-            "created": created if isinstance(created, int) and created > 0 else plan.created,
-            "model": model if plan.flavour == "openai" and isinstance(model, str) and model else plan.model,
-            "system_fingerprint": event.get("system_fingerprint"),
-        }
+        header = answer_header(self.plan, event)
+        return {**header, "object": self._object}
 
     def _chunk(self, delta: dict[str, Any] | None, reason: str | None = None, logprobs: Any = None) -> dict[str, Any]:
         if self._chat:
@@ -109,18 +137,29 @@ class MessagesStream:
         assert self._header is not None
         return {**self._header, "choices": [choice]}
 
-    def _choice(self, choice: dict[str, Any]) -> list[dict[str, Any]]:
-        out = []
-        raw = (choice.get("delta") or {}) if self._chat else {"content": choice.get("text")}
+    def _content(self, raw: dict[str, Any], delta: dict[str, Any]) -> None:
+        """Reasoning and (stop-trimmed) content of one delta, into `delta`."""
+        reasoning = server_reasoning(raw) if self._chat else None
+        self._server_reasons = self._server_reasons or reasoning is not None
         content = raw.get("content")
-        delta: dict[str, Any] = {}
+        if content and self._chat and not self._server_reasons:
+            thought, content = self._think.feed(content)
+            reasoning = thought or None
+        if reasoning:
+            delta.update(reasoning_fields(reasoning))
         if content:
             self._deltas += 1
             piece = self._trimmer.feed(content)
             if piece:
                 self._emitted.append(piece)
                 delta["content"] = piece
-        calls = tool_calls(raw.get("tool_calls"))
+
+    def _choice(self, choice: dict[str, Any]) -> list[dict[str, Any]]:
+        out = []
+        raw = (choice.get("delta") or {}) if self._chat else {"content": choice.get("text")}
+        delta: dict[str, Any] = {}
+        self._content(raw, delta)
+        calls = self._tools.feed(raw.get("tool_calls")) if self._chat else None
         if calls:
             self._tools_called = True
             delta["tool_calls"] = calls
@@ -139,6 +178,15 @@ class MessagesStream:
     def _close(self, reason: str) -> list[dict[str, Any]]:
         self._finished = True
         out = []
+        thought, held = self._think.flush() if self._chat else ("", "")
+        if thought:
+            out.append(self._chunk(reasoning_fields(thought)))
+        if held:
+            self._deltas += 1
+            piece = self._trimmer.feed(held)
+            if piece:
+                self._emitted.append(piece)
+                out.append(self._chunk({"content": piece}))
         rest = self._trimmer.flush()  # may itself complete a stop at the very end
         if rest:
             self._emitted.append(rest)

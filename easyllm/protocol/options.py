@@ -2,7 +2,8 @@
 
 `GenerationOptions` (params.py) holds what TGI's native routes understand; `ChatOptions` adds what OpenAI-compatible
 servers (and TGI's Messages API) take: `tools`, `tool_choice`, `response_format`, `parallel_tool_calls`,
-`max_completion_tokens`. Which options a route refuses is decided here, once, for both shells.
+`max_completion_tokens`, `reasoning_effort`. What TGI's native routes refuse is `check_native_options`, which
+the TGI dialect applies; both shells share all of it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ from pydantic import Field, ValidationError
 from easyllm.errors import InvalidParameterError
 from easyllm.protocol import params
 
-__all__ = ["ChatOptions", "Route", "native_grammar", "parse_chat_options"]
-
-#: `tgi`: TGI's native routes, prompt built here; `messages`: TGI's Messages API; `openai`: an OpenAI-compatible
-#: server (`.../v1`: vLLM, llama.cpp, the HF router, `easyllm serve`).
-Route = Literal["tgi", "messages", "openai"]
+__all__ = ["ChatOptions", "check_native_options", "native_grammar", "parse_chat_options"]
 
 #: TGI's default `--max-top-n-tokens`.
 MAX_TOP_N_TOKENS = 5
@@ -34,6 +31,10 @@ class ChatOptions(params.GenerationOptions):
     tool_choice: str | dict[str, Any] | None = None
     parallel_tool_calls: bool | None = None
     response_format: dict[str, Any] | None = None
+    reasoning_effort: Annotated[
+        Literal["minimal", "low", "medium", "high"] | None,
+        Field(description="How much a reasoning model thinks (passed through to servers that take it)."),
+    ] = None
     top_logprobs: Annotated[int | None, Field(ge=0, le=20, description="Alternatives per token.")] = None
 
 
@@ -62,7 +63,8 @@ def _check_response_format(value: Mapping[str, Any] | None) -> None:
         )
 
 
-def _refuse_on_native(options: ChatOptions) -> None:
+def check_native_options(options: ChatOptions) -> ChatOptions:
+    """Refuse what TGI's native routes cannot do (before anything is sent); return the options unchanged."""
     if options.presence_penalty:
         raise InvalidParameterError(
             "is not supported by TGI's native routes (they have no presence penalty); use frequency_penalty",
@@ -84,23 +86,28 @@ def _refuse_on_native(options: ChatOptions) -> None:
             "json_object needs the Messages API; on TGI's native route use json_schema (sent as TGI's grammar)",
             param="response_format",
         )
+    if options.reasoning_effort is not None:
+        raise InvalidParameterError(
+            "needs a chat route that takes it (TGI's native route has none)", param="reasoning_effort"
+        )
+    return options
 
 
-def parse_chat_options(values: Mapping[str, Any], route: Route) -> ChatOptions:
-    """Validate raw keyword arguments for `route`; raise `InvalidParameterError` naming the first bad field.
+def parse_chat_options(values: Mapping[str, Any]) -> ChatOptions:
+    """Validate raw keyword arguments; raise `InvalidParameterError` naming the first bad field.
 
     Options given as plain scalars (numbers, strings, booleans, None: the usual `max_tokens=…, temperature=…`)
-    are validated once per distinct set and route, then remembered (`ChatOptions` is frozen); errors are never
+    are validated once per distinct set, then remembered (`ChatOptions` is frozen); errors are never
     remembered, so a bad value is refused by the same validation every time.
 
     Example:
-        >>> parse_chat_options({"max_completion_tokens": 8}, "openai").max_tokens
+        >>> parse_chat_options({"max_completion_tokens": 8}).max_tokens
         8
     """
     key = _scalar_key(values)
     if key is None:
-        return _parse(values, route)
-    return _parse_scalars(key, route)
+        return _parse(values)
+    return _parse_scalars(key)
 
 
 _SCALAR_TYPES = frozenset({int, float, str, bool, type(None)})
@@ -118,17 +125,15 @@ def _scalar_key(values: Mapping[str, Any]) -> tuple[tuple[str, type, Any], ...] 
 
 
 @lru_cache(maxsize=256)
-def _parse_scalars(key: tuple[tuple[str, type, Any], ...], route: Route) -> ChatOptions:
-    return _parse({name: value for name, _, value in key}, route)
+def _parse_scalars(key: tuple[tuple[str, type, Any], ...]) -> ChatOptions:
+    return _parse({name: value for name, _, value in key})
 
 
-def _parse(values: Mapping[str, Any], route: Route) -> ChatOptions:
+def _parse(values: Mapping[str, Any]) -> ChatOptions:
     options = _validate(values)
     _check_response_format(options.response_format)
     if options.max_completion_tokens is not None and options.max_tokens is None:
         options = options.model_copy(update={"max_tokens": options.max_completion_tokens})
-    if route == "tgi":
-        _refuse_on_native(options)
     return options
 
 

@@ -1,7 +1,8 @@
-"""From a call's arguments to a plan: validation, prompt building, stops and URLs (pure; shared by every shell).
+"""The planning steps every dialect shares: validation, prompt building, stops, payloads (pure).
 
-The module facade (`easyllm.clients.huggingface`) and the client objects call these and differ only in how
-they send.
+A dialect (`easyllm.dialects`) decides where a call goes and in which wire form; these functions build the plan
+for that route, so TGI's native route, the Messages API and every OpenAI-compatible server are planned the same
+way by both shells.
 """
 
 from __future__ import annotations
@@ -9,34 +10,88 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from easyllm.errors import InvalidParameterError
 from easyllm.log import enable_console_logging
 from easyllm.prompt_utils import PromptFormat, resolve_prompt_format
-from easyllm.protocol import urls
-from easyllm.protocol.embeddings import EmbeddingPlan, Route, check_embedding_format, plan_embeddings
+from easyllm.protocol.embeddings import EmbeddingPlan, EmbeddingWire, check_embedding_format, plan_embeddings
+from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import CompletionPlan, GenerationPlan, plan_generation
 from easyllm.protocol.inputs import check_embedding_input, check_messages, check_prompt
-from easyllm.protocol.messages import Flavour, MessagesPlan, check_chat_messages, plan_messages, prompt_text
-from easyllm.protocol.openai_embeddings import plan_openai_embeddings
-from easyllm.protocol.options import ChatOptions, native_grammar, parse_chat_options
+from easyllm.protocol.messages import ChatWire, MessagesPlan, check_chat_messages, plan_messages, prompt_text
+from easyllm.protocol.options import ChatOptions, check_native_options, native_grammar, parse_chat_options
 from easyllm.protocol.params import combine_stops
-from easyllm.protocol.urls import ServerProtocol
-from easyllm.settings import Settings
+
+if TYPE_CHECKING:
+    from easyllm.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_PROMPT_FORMAT",
+    "ChatCall",
+    "EmbedCall",
     "PromptSpec",
+    "TextCall",
     "check_embeddings",
-    "prepare_chat",
-    "prepare_completion",
-    "prepare_embeddings",
+    "chosen_prompt_builder",
+    "embedding_plan",
+    "messages_chat_plan",
+    "messages_text_plan",
+    "native_chat_plan",
+    "native_text_plan",
 ]
 
 PromptSpec = str | Callable[..., str] | PromptFormat | None
+
+
+@dataclass(frozen=True)
+class ChatCall:
+    """Everything one chat call says (checked by the dialect that plans it)."""
+
+    settings: Settings
+    messages: object
+    model: str | None
+    stream: bool
+    prompt_builder: PromptSpec
+    extra_stops: Sequence[str] | None
+    options: Mapping[str, Any]
+    debug: bool = False
+    engine: str = "auto"
+    extras: Extras = field(default=NO_EXTRAS)
+
+
+@dataclass(frozen=True)
+class TextCall:
+    """Everything one text-completion call says."""
+
+    settings: Settings
+    prompt: object
+    model: str | None
+    stream: bool
+    extra_stops: Sequence[str] | None
+    options: Mapping[str, Any]
+    debug: bool = False
+    engine: str = "auto"
+    extras: Extras = field(default=NO_EXTRAS)
+
+
+@dataclass(frozen=True)
+class EmbedCall:
+    """Everything one embedding call says (inputs already checked), and the batch size the shells chose."""
+
+    settings: Settings
+    inputs: Sequence[str]
+    model: str | None
+    normalize: bool
+    encoding_format: str
+    dimensions: int | None
+    max_batch_size: int
+    engine: str = "auto"
+    extras: Extras = field(default=NO_EXTRAS)
+
 
 #: The last resort (with a warning) for a TGI without the Messages API when no prompt builder is set anywhere.
 DEFAULT_PROMPT_FORMAT = "llama2"
@@ -70,34 +125,45 @@ def _log_prompt(prompt: str, debug: bool) -> None:
         logger.debug("prompt sent:\n%s", prompt)
 
 
-def _native_chat(
-    settings: Settings,
-    *,
-    messages: object,
-    model: str | None,
-    stream: bool,
-    prompt_builder: PromptSpec,
-    extra_stops: Sequence[str] | None,
-    options: Mapping[str, Any],
-    debug: bool,
-) -> GenerationPlan:
-    checked = check_messages(messages)
-    opts = parse_chat_options(options, "tgi")
-    fmt = _prompt_format(prompt_builder)
+def chosen_prompt_builder(spec: PromptSpec) -> PromptSpec:
+    """The prompt builder in force: the call's or client's, else `HUGGINGFACE_PROMPT`, else None."""
+    return spec if spec is not None else os.environ.get("HUGGINGFACE_PROMPT") or None
+
+
+def native_chat_plan(call: ChatCall, url: str) -> GenerationPlan:
+    """Chat on TGI's native route: the prompt is built here with the prompt format in force.
+
+    The format's leading BOS text is removed (TGI adds BOS itself) and its end-of-turn strings become stops;
+    `response_format` json_schema becomes TGI's `grammar`.
+    """
+    checked = check_messages(call.messages)
+    opts = check_native_options(parse_chat_options(call.options))
+    fmt = _prompt_format(chosen_prompt_builder(call.prompt_builder))
     prompt = fmt.strip_bos(fmt.build(checked))
-    _log_prompt(prompt, debug)
-    stops = combine_stops(fmt.stop, opts.stop, extra_stops)
-    url = urls.generation_url(settings, model)
-    return plan_generation(
+    _log_prompt(prompt, call.debug)
+    plan = plan_generation(
         "chat",
         prompt=prompt,
         options=opts,
-        stops=stops,
+        stops=combine_stops(fmt.stop, opts.stop, call.extra_stops),
         url=url,
-        model=_model_name(model),
-        stream=stream,
+        model=_model_name(call.model),
+        stream=call.stream,
         extra_parameters=_grammar(opts),
     )
+    return plan.with_extras(call.extras) if call.extras else plan
+
+
+def native_text_plan(call: TextCall, url: str) -> GenerationPlan:
+    """A text completion on TGI's native route (it has `logprobs` and `echo`, unlike TGI's `/v1/completions`)."""
+    text = check_prompt(call.prompt)
+    _log_prompt(text, call.debug)
+    opts = check_native_options(parse_chat_options(call.options))
+    plan = plan_generation(
+        "text", prompt=text, options=opts, stops=combine_stops(opts.stop, call.extra_stops), url=url,
+        model=_model_name(call.model), stream=call.stream, extra_parameters=_grammar(opts),
+    )  # fmt: skip
+    return plan.with_extras(call.extras) if call.extras else plan
 
 
 def _grammar(options: ChatOptions) -> dict[str, Any] | None:
@@ -105,159 +171,63 @@ def _grammar(options: ChatOptions) -> dict[str, Any] | None:
     return None if grammar is None else {"grammar": grammar}
 
 
-def _messages_chat(
-    settings: Settings,
-    flavour: Flavour,
+def messages_chat_plan(
+    call: ChatCall,
+    wire: ChatWire,
+    url: str,
     *,
-    messages: object,
-    model: str | None,
-    stream: bool,
-    extra_stops: Sequence[str] | None,
-    options: Mapping[str, Any],
-    fallback: Callable[[], GenerationPlan] | None = None,
+    body_model: str | None,
+    alternative: Callable[[], CompletionPlan] | None = None,
 ) -> MessagesPlan:
-    checked = check_chat_messages(messages, flavour)
-    opts = parse_chat_options(options, "openai" if flavour == "openai" else "messages")
-    body: dict[str, Any] = {"messages": checked}
-    if flavour == "messages":
-        body["model"] = "tgi"  # TGI reads any other name as a LoRA adapter id
-        url = urls.messages_url(settings, model)
-    else:
-        if model:
-            body["model"] = model
-        url = urls.openai_url(settings, "chat/completions")
-    return plan_messages(
-        "chat",
-        flavour=flavour,
-        body=body,
-        prompt=prompt_text(checked),
-        options=opts,
-        stops=combine_stops(opts.stop, extra_stops),
-        url=url,
-        model=_model_name(model),
-        stream=stream,
-        fallback=fallback,
-    )
+    """Chat on an OpenAI-compatible route (the server applies the model's chat template).
 
-
-def prepare_chat(
-    settings: Settings,
-    *,
-    messages: object,
-    model: str | None,
-    stream: bool,
-    prompt_builder: PromptSpec,
-    extra_stops: Sequence[str] | None,
-    options: Mapping[str, Any],
-    debug: bool = False,
-    protocol: ServerProtocol = "auto",
-) -> CompletionPlan:
-    """Plan a chat completion, choosing the route by this rule.
-
-    1. An OpenAI-compatible server (`api_base` ending in `/v1`, or `protocol="openai"`): its `/chat/completions`;
-       the server applies the model's chat template (a prompt builder is not used).
-    2. TGI with a prompt builder set (argument, module setting or `HUGGINGFACE_PROMPT`): TGI's native route with
-       the prompt built client-side; the format's leading BOS text is removed (TGI adds BOS itself) and its
-       end-of-turn strings become stops.
-    3. TGI without a prompt builder: TGI's Messages API (`/v1/chat/completions`), so the model's own template is
-       used. The plan carries a fallback: a server without that route (404/405) gets the native route with the
-       llama2 format and a warning; the shells remember the answer per server (`easyllm.calls`).
+    `body_model` is the `model` field sent (None: none); `alternative` is the plan to run if the server lacks
+    the route.
     """
-    if urls.is_openai_server(settings, protocol):
-        if prompt_builder is not None:
-            logger.info("prompt_builder is not used on an OpenAI-compatible server: it applies the chat template")
-        return _messages_chat(
-            settings, "openai", messages=messages, model=model, stream=stream, extra_stops=extra_stops,
-            options=options,
-        )  # fmt: skip
-    chosen = prompt_builder if prompt_builder is not None else os.environ.get("HUGGINGFACE_PROMPT") or None
-
-    def native() -> GenerationPlan:
-        return _native_chat(
-            settings, messages=messages, model=model, stream=stream, prompt_builder=chosen,
-            extra_stops=extra_stops, options=options, debug=debug,
-        )  # fmt: skip
-
-    if chosen is not None:
-        return native()
-    return _messages_chat(
-        settings, "messages", messages=messages, model=model, stream=stream, extra_stops=extra_stops,
-        options=options, fallback=native,
+    checked = check_chat_messages(call.messages, wire)
+    opts = parse_chat_options(call.options)
+    body: dict[str, Any] = {"model": body_model} if body_model else {}
+    body["messages"] = checked
+    plan = plan_messages(
+        "chat", wire=wire, body=body, prompt=prompt_text(checked), options=opts,
+        stops=combine_stops(opts.stop, call.extra_stops), url=url, model=_model_name(call.model),
+        stream=call.stream, alternative=alternative,
     )  # fmt: skip
+    return plan.with_extras(call.extras) if call.extras else plan
 
 
-def prepare_completion(
-    settings: Settings,
-    *,
-    prompt: object,
-    model: str | None,
-    stream: bool,
-    extra_stops: Sequence[str] | None,
-    options: Mapping[str, Any],
-    debug: bool = False,
-    protocol: ServerProtocol = "auto",
-) -> CompletionPlan:
-    """Plan a text completion: the prompt is sent as given.
-
-    It goes to an OpenAI-compatible server's `/completions`, or to TGI's native route (which has `logprobs` and
-    `echo`, unlike TGI's `/v1/completions`).
-    """
-    text = check_prompt(prompt)
-    _log_prompt(text, debug)
-    if urls.is_openai_server(settings, protocol):
-        opts = parse_chat_options(options, "openai")
-        body: dict[str, Any] = {"prompt": text, **({"model": model} if model else {})}
-        return plan_messages(
-            "text", flavour="openai", body=body, prompt=text, options=opts,
-            stops=combine_stops(opts.stop, extra_stops), url=urls.openai_url(settings, "completions"),
-            model=_model_name(model), stream=stream,
-        )  # fmt: skip
-    opts = parse_chat_options(options, "tgi")
-    stops = combine_stops(opts.stop, extra_stops)
-    url = urls.generation_url(settings, model)
-    return plan_generation(
-        "text", prompt=text, options=opts, stops=stops, url=url, model=_model_name(model), stream=stream,
-        extra_parameters=_grammar(opts),
+def messages_text_plan(call: TextCall, wire: ChatWire, url: str, *, body_model: str | None) -> MessagesPlan:
+    """A text completion on an OpenAI-compatible `/completions` route."""
+    text = check_prompt(call.prompt)
+    _log_prompt(text, call.debug)
+    opts = parse_chat_options(call.options)
+    body: dict[str, Any] = {"model": body_model} if body_model else {}
+    body["prompt"] = text
+    plan = plan_messages(
+        "text", wire=wire, body=body, prompt=text, options=opts, stops=combine_stops(opts.stop, call.extra_stops),
+        url=url, model=_model_name(call.model), stream=call.stream,
     )  # fmt: skip
+    return plan.with_extras(call.extras) if call.extras else plan
 
 
-def prepare_embeddings(
-    settings: Settings,
-    *,
-    input: object,
-    model: str | None,
-    normalize: bool,
-    encoding_format: str,
-    dimensions: int | None,
-    max_batch_size: int,
-    protocol: ServerProtocol = "auto",
-) -> tuple[list[str], EmbeddingPlan]:
-    """Check the inputs and plan their batches.
-
-    Routes: TEI `/embed`, the Inference API pipeline route, or an OpenAI-compatible server's `/embeddings`.
-    """
-    inputs = check_embedding_input(input)
-    check_embedding_format(normalize, encoding_format, dimensions)
-    if urls.is_openai_server(settings, protocol):
-        return inputs, plan_openai_embeddings(
-            inputs, url=urls.openai_url(settings, "embeddings"), model=model, normalize=normalize,
-            encoding_format=encoding_format, dimensions=dimensions, max_batch_size=max_batch_size,
-        )  # fmt: skip
-    route: Route = "pipeline" if settings.is_model_collection else "tei"
+def embedding_plan(call: EmbedCall, url: str, wire: EmbeddingWire, *, body_model: str | None = None) -> EmbeddingPlan:
+    """The batches of an embedding call on one route, in the wire form the dialect chose."""
     plan = plan_embeddings(
-        inputs,
-        url=urls.embedding_url(settings, model),
-        route=route,
-        model=_model_name(model),
-        normalize=normalize,
-        encoding_format=encoding_format,
-        dimensions=dimensions,
-        max_batch_size=max_batch_size,
+        call.inputs,
+        url=url,
+        wire=wire,
+        model=call.model or (body_model or "tgi" if wire != "openai" else "unknown"),
+        normalize=call.normalize,
+        encoding_format=call.encoding_format,
+        dimensions=call.dimensions,
+        max_batch_size=call.max_batch_size,
+        request_model=body_model,
+        extras=call.extras,
     )
-    return inputs, plan
+    return plan
 
 
 def check_embeddings(args: Mapping[str, Any]) -> None:
-    """Refuse bad embedding arguments (as `prepare_embeddings` takes them) before anything is sent."""
+    """Refuse bad embedding arguments (as the shells take them) before anything is sent."""
     check_embedding_input(args.get("input"))
     check_embedding_format(args.get("normalize"), args.get("encoding_format"), args.get("dimensions"))

@@ -106,12 +106,14 @@ class ChatCompletionMessageToolCall(BaseModel):
 
 
 class ChatCompletionMessage(BaseModel):
-    """The assistant's message."""
+    """The assistant's message; a reasoning model's reasoning is in `reasoning` and `reasoning_content` alike."""
 
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     refusal: str | None = None
     tool_calls: list[ChatCompletionMessageToolCall] | None = None
+    reasoning: str | None = None
+    reasoning_content: str | None = None
 
 
 class Choice(BaseModel):
@@ -158,6 +160,8 @@ class ChoiceDelta(BaseModel):
     content: str | None = None
     refusal: str | None = None
     tool_calls: list[ChoiceDeltaToolCall] | None = None
+    reasoning: str | None = None
+    reasoning_content: str | None = None
 
 
 class ChunkChoice(BaseModel):

@@ -207,5 +207,7 @@ def build_app(state: ServerState) -> Starlette:
     for service in state.services.values():
         routes += model_routes(service.config.route, service)
         routes += model_routes(f"/models/{service.config.name}", service)
+    # hf-inference's current layout of the same route (the router: /models/{id}/pipeline/feature-extraction)
+    routes.append(Route("/models/{name:path}/pipeline/feature-extraction", _pipeline_endpoint(state), methods=["POST"]))
     routes.append(Route("/models/{name:path}", _unknown_model, methods=["GET", "POST"]))
     return Starlette(routes=routes)

@@ -25,7 +25,8 @@ def vector_for(text: str) -> list[float]:
 def tei_server(batch_limit: int = 3, seen: list[list[str]] | None = None) -> Any:
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/info":
-            return httpx.Response(200, json={"model_id": "m", "max_client_batch_size": batch_limit})
+            info = {"model_id": "m", "model_type": {"embedding": {"pooling": "mean"}}}
+            return httpx.Response(200, json={**info, "max_client_batch_size": batch_limit})
         body = json.loads(request.content)
         inputs = body["inputs"]
         if seen is not None:
@@ -83,7 +84,7 @@ def test_pipeline_route_pools_token_level_output_and_normalises(make_runner: Any
 
     run = make_runner(handle)
     r = embed(run, input=["x", "y"], model="org/model", api_base="https://api-inference.test/models")
-    assert str(run.server.requests[0].url) == "https://api-inference.test/pipeline/feature-extraction/org/model"
+    assert str(run.server.requests[0].url) == "https://api-inference.test/models/org/model/pipeline/feature-extraction"
     assert r.data[0].embedding == [1.0, 0.0]
     assert math.isclose(sum(v * v for v in r.data[1].embedding), 1.0)
     assert r.usage["estimated"] is True
@@ -138,6 +139,8 @@ def batches_sent(run: Any) -> list[int]:
 
 
 def no_info(inner: Any) -> Any:
+    """A TEI without `/info` (reached with engine="tei": nothing tells it apart)."""
+
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(404) if request.url.path == "/info" else inner(request)
 
@@ -165,11 +168,11 @@ def test_a_batch_refused_as_too_large_is_split_and_the_limit_remembered(make_run
 
     run = make_runner(no_info(handle))
     texts = [f"text {i}" for i in range(12)]
-    r = embed(run, input=texts, max_concurrency=1)
+    r = embed(run, engine="tei", input=texts, max_concurrency=1)
     assert [d.embedding for d in r.data] == [vector_for(t) for t in texts]
     assert batches_sent(run) == [12, 5, 5, 2] and r.usage["prompt_tokens"] == 3
     run.server.requests.clear()
-    embed(run, input=texts)
+    embed(run, engine="tei", input=texts)
     assert batches_sent(run) == [5, 5, 2]  # remembered for this server: no refusal the second time
 
 
@@ -181,7 +184,7 @@ def test_a_refusal_without_the_limit_halves_the_batch(make_runner: Any) -> None:
         return httpx.Response(200, json=[vector_for(t) for t in inputs])
 
     run = make_runner(no_info(handle))
-    r = embed(run, input=[f"t{i}" for i in range(10)], max_concurrency=1)
+    r = embed(run, engine="tei", input=[f"t{i}" for i in range(10)], max_concurrency=1)
     assert [d.index for d in r.data] == list(range(10))
     assert batches_sent(run) == [10, 5, 2, 2, 1, 2, 2, 1]  # halved until it fits: 10 -> 5 -> 2
 
@@ -194,10 +197,10 @@ def test_a_payload_refusal_halves_for_this_call_only(make_runner: Any) -> None:
         return httpx.Response(200, json=[vector_for(t) for t in inputs])
 
     run = make_runner(no_info(handle))
-    embed(run, input=[f"t{i}" for i in range(8)], max_concurrency=1)
+    embed(run, engine="tei", input=[f"t{i}" for i in range(8)], max_concurrency=1)
     assert batches_sent(run) == [8, 4, 4]
     run.server.requests.clear()
-    embed(run, input=[f"t{i}" for i in range(8)], max_concurrency=1)
+    embed(run, engine="tei", input=[f"t{i}" for i in range(8)], max_concurrency=1)
     assert batches_sent(run) == [8, 4, 4]  # not a count limit: not remembered
 
 
@@ -208,7 +211,7 @@ def test_a_too_long_input_is_not_split(make_runner: Any) -> None:
 
     run = make_runner(no_info(handle))
     with pytest.raises(errors.APIStatusError, match="512 tokens"):
-        embed(run, input=["a", "b", "c"])
+        embed(run, engine="tei", input=["a", "b", "c"])
     assert batches_sent(run) == [3]
 
 

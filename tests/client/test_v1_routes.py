@@ -137,7 +137,8 @@ def test_tool_calls_stream_as_deltas(make_v1: Any) -> None:
         OpenAIChatCompletionChunk.model_validate(dump(c))
 
 
-def test_explicit_protocol_setting_selects_openai_routes(make_v1: Any) -> None:
+@pytest.mark.parametrize("setting", [{"protocol": "openai"}, {"engine": "openai"}, {"engine": "vllm"}])
+def test_explicit_engine_setting_selects_openai_routes(make_v1: Any, setting: dict[str, str]) -> None:
     run = make_v1(reply(json_body=chat_body()))
-    run("chat.completions", client={"base_url": "http://vllm.test/api", "protocol": "openai"}, messages=MESSAGES)
+    run("chat.completions", client={"base_url": "http://vllm.test/api", **setting}, messages=MESSAGES)
     assert run.paths() == ["/api/chat/completions"]

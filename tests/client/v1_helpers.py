@@ -21,9 +21,9 @@ MESSAGES = [{"role": "user", "content": "Hi"}]
 
 @pytest.fixture(autouse=True)
 def forget_routes() -> Iterator[None]:
-    calls._messages_api.clear()
+    calls.forget_servers()
     yield
-    calls._messages_api.clear()
+    calls.forget_servers()
 
 
 def _resource(client: Any, name: str) -> Any:

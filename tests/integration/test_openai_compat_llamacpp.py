@@ -26,15 +26,15 @@ QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
 
-def call(shell: str, url: str, resource: str, **kwargs: Any) -> Any:
+def call(shell: str, url: str, resource: str, engine: str | None = None, **kwargs: Any) -> Any:
     """`client.<resource>.create(**kwargs)` with a fresh client of the given shell; streams are drained."""
     if shell == "sync":
-        with easyllm.HuggingFace(base_url=url, timeout=120) as client:
+        with easyllm.HuggingFace(base_url=url, timeout=120, engine=engine) as client:
             result = _resource(client, resource).create(**kwargs)
             return list(result) if kwargs.get("stream") else result
 
     async def main() -> Any:
-        async with easyllm.AsyncHuggingFace(base_url=url, timeout=120) as client:
+        async with easyllm.AsyncHuggingFace(base_url=url, timeout=120, engine=engine) as client:
             result = await _resource(client, resource).create(**kwargs)
             return [c async for c in result] if kwargs.get("stream") else result
 
@@ -100,6 +100,18 @@ def test_response_format_passes_through(shell: str, llamacpp_url: str) -> None:
     with pytest.raises(errors.UnprocessableEntityError, match="json_object"):
         call(shell, llamacpp_url, "chat.completions", messages=messages, max_tokens=4,
              response_format={"type": "json_schema", "json_schema": {"name": "place", "schema": SCHEMA}})  # fmt: skip
+
+
+def test_json_schema_is_translated_for_the_llama_cpp_python_engine(shell: str, llamacpp_url: str) -> None:
+    messages = [{"role": "user", "content": "Where is the Eiffel tower? Answer in JSON."}]
+    fmt = {"type": "json_schema", "json_schema": {"name": "place", "schema": SCHEMA}}
+    r = call(shell, llamacpp_url, "chat.completions", engine="llama-cpp-python", messages=messages, max_tokens=40,
+             temperature=0, response_format=fmt)  # fmt: skip
+    assert isinstance(json.loads(r.choices[0].message.content)["city"], str)
+    # and a null assistant content (which this server answers 500 to) is sent as ""
+    history = [*messages, {"role": "assistant", "content": None}, {"role": "user", "content": "Again."}]
+    r = call(shell, llamacpp_url, "chat.completions", engine="llama-cpp-python", messages=history, max_tokens=4)
+    assert r.choices[0].finish_reason in ("stop", "length")
 
 
 def test_chat_logprobs_in_openai_shape(shell: str, llamacpp_url: str) -> None:

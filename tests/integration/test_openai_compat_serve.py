@@ -53,9 +53,9 @@ def test_v1_routes_answer_in_openai_shapes(shell: str, serve_url: str) -> None:
 
 
 def test_tgi_base_without_builder_detects_the_messages_api(shell: str, serve_url: str) -> None:
-    calls._messages_api.clear()
+    calls.forget_servers()
     via_messages = chat(shell, serve_url, max_tokens=12, temperature=0)
-    assert calls._messages_api == {f"{serve_url}/v1/chat/completions": True}
+    assert calls._missing_routes == set()  # the Messages API answered: no switch to the native route
     via_v1 = chat(shell, f"{serve_url}/v1", max_tokens=12, temperature=0)
     assert via_messages.choices[0].message.content == via_v1.choices[0].message.content
 

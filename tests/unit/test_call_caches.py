@@ -11,7 +11,7 @@ from huggingface_hub import constants as hf_constants
 
 from easyllm import settings
 from easyllm.errors import InvalidParameterError
-from easyllm.protocol.options import parse_chat_options
+from easyllm.protocol.options import check_native_options, parse_chat_options
 from easyllm.settings import resolve_settings
 
 
@@ -105,18 +105,18 @@ def test_module_settings_are_read_on_every_call() -> None:
 
 
 def test_remembered_options_keep_types_apart() -> None:
-    assert parse_chat_options({"max_tokens": 1}, "tgi").max_tokens == 1
+    assert parse_chat_options({"max_tokens": 1}).max_tokens == 1
     with pytest.raises(InvalidParameterError) as err:
-        parse_chat_options({"max_tokens": True}, "tgi")  # equal to 1 and hashed alike, but not an int here
+        parse_chat_options({"max_tokens": True})  # equal to 1 and hashed alike, but not an int here
     assert err.value.param == "max_tokens"
 
 
 def test_errors_are_not_remembered() -> None:
     for _ in range(2):
         with pytest.raises(InvalidParameterError) as err:
-            parse_chat_options({"temperature": 3.0}, "tgi")
+            parse_chat_options({"temperature": 3.0})
         assert err.value.param == "temperature"
     with pytest.raises(InvalidParameterError, match="presence") as refused:
-        parse_chat_options({"presence_penalty": 0.5}, "tgi")
+        check_native_options(parse_chat_options({"presence_penalty": 0.5}))
     assert refused.value.param == "presence_penalty"
-    assert parse_chat_options({"presence_penalty": 0.5}, "messages").presence_penalty == 0.5
+    assert parse_chat_options({"presence_penalty": 0.5}).presence_penalty == 0.5

@@ -18,7 +18,12 @@ MODULES = [
     "easyllm.protocol.sse",
     "easyllm.protocol.stops",
     "easyllm.protocol.tei",
-    "easyllm.protocol.urls",
+    "easyllm.dialects",
+    "easyllm.dialects.paths",
+    "easyllm.dialects.tgi",
+    "easyllm.dialects.llamacpp",
+    "easyllm.protocol.extras",
+    "easyllm.protocol.openai_answers",
     "easyllm.clients.error",
 ]
 

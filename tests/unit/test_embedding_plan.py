@@ -45,7 +45,7 @@ def refusal(status: int, message: str) -> APIStatusError:
 def test_batch_flow_splits_a_refused_batch_and_lowers_the_limit_for_the_call() -> None:
     texts = [f"t{i}" for i in range(7)]
     plan = plan_embeddings(
-        texts, url="http://tei.test/embed", route="tei", model="m", normalize=True, encoding_format="float",
+        texts, url="http://tei.test/embed", wire="tei", model="m", normalize=True, encoding_format="float",
         dimensions=None, max_batch_size=32,
     )  # fmt: skip
     limit = BatchLimit(32)
@@ -68,7 +68,7 @@ def test_batch_flow_splits_a_refused_batch_and_lowers_the_limit_for_the_call() -
 
 def test_batch_flow_passes_other_errors_on() -> None:
     plan = plan_embeddings(
-        ["a", "b"], url="http://tei.test/embed", route="tei", model="m", normalize=True, encoding_format="float",
+        ["a", "b"], url="http://tei.test/embed", wire="tei", model="m", normalize=True, encoding_format="float",
         dimensions=None, max_batch_size=32,
     )  # fmt: skip
     flow = batch_flow(plan, plan.batches[0], BatchLimit(32))

@@ -6,7 +6,7 @@ import pytest
 from huggingface_hub import constants as hf_constants
 
 from easyllm.errors import InvalidParameterError
-from easyllm.protocol.options import parse_chat_options
+from easyllm.protocol.options import check_native_options, parse_chat_options
 from easyllm.protocol.params import combine_stops, seeds_for, tgi_parameters
 from easyllm.settings import DEFAULT_API_BASE, resolve_settings
 
@@ -16,7 +16,7 @@ def test_defaults_and_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     for name in ("HUGGINGFACE_TOKEN", "HF_TOKEN", "HUGGINGFACE_API_BASE"):
         monkeypatch.delenv(name, raising=False)
     s = resolve_settings()
-    assert s.api_base == DEFAULT_API_BASE and s.api_key is None and s.is_model_collection
+    assert s.api_base == DEFAULT_API_BASE == "https://router.huggingface.co/v1" and s.api_key is None
     monkeypatch.setenv("HUGGINGFACE_API_BASE", "http://env.test")
     assert resolve_settings().api_base == "http://env.test"
     assert resolve_settings(module_api_base="http://module.test").api_base == "http://module.test"
@@ -39,7 +39,7 @@ def test_settings_repr_hides_the_token() -> None:
 
 
 def parse_native(values: dict[str, object]) -> object:
-    return parse_chat_options(values, "tgi")
+    return check_native_options(parse_chat_options(values))
 
 
 def test_stops_merge_in_order_without_duplicates() -> None:

@@ -1,0 +1,81 @@
+"""The interface every server dialect implements, and the call descriptions it plans from (pure).
+
+A dialect knows one kind of server: where each endpoint lives, what the server calls things, and what it gets
+wrong. The shells never branch on the kind of server: they hand a call description (`ChatCall`, `TextCall`,
+`EmbedCall`) to the dialect that `easyllm.dialects.choose` picked and run the plan it returns.
+
+Adding a server kind is one subclass of `Dialect` (usually of `OpenAICompatible`) in its own module and one row
+in `easyllm.dialects.DIALECTS`; adding an endpoint is one method here with a default that refuses clearly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from easyllm.errors import InvalidParameterError
+from easyllm.protocol.requests import ChatCall, EmbedCall, TextCall
+
+if TYPE_CHECKING:
+    from easyllm.protocol.embeddings import EmbeddingPlan
+    from easyllm.protocol.generation import CompletionPlan
+    from easyllm.settings import Settings
+
+__all__ = ["ChatCall", "Dialect", "EmbedCall", "Probe", "TextCall"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A cheap request that tells whether a server is of this dialect's kind (`GET {server root}{path}`).
+
+    `keys`: the answer is a JSON object with all of these keys. Probes never carry the caller's extras and are
+    tried at most once per server.
+    """
+
+    path: str
+    keys: tuple[str, ...]
+
+    def matches(self, body: object) -> bool:
+        """Whether a probe answer looks like this dialect's server."""
+        return isinstance(body, Mapping) and all(key in body for key in self.keys)
+
+
+class Dialect:
+    """One kind of server. Subclasses override the endpoints they serve and the quirks they have.
+
+    Class attributes describe the server (the defaults are OpenAI's own behaviour):
+
+    - `name`: the key in `DIALECTS` and the value of `engine=`.
+    - `probe`: how to recognise the server (None: only by its URL or `engine=`).
+    - `native_responses`: whether it serves `POST /v1/responses` itself.
+    """
+
+    name: ClassVar[str] = "?"
+    probe: ClassVar[Probe | None] = None
+    native_responses: ClassVar[bool] = False
+
+    def chat(self, call: ChatCall) -> CompletionPlan:
+        """Plan a chat completion."""
+        raise self._unsupported("chat completions")
+
+    def completion(self, call: TextCall) -> CompletionPlan:
+        """Plan a text completion."""
+        raise self._unsupported("text completions")
+
+    def embeddings(self, call: EmbedCall) -> EmbeddingPlan:
+        """Plan an embedding call's batches."""
+        raise self._unsupported("embeddings")
+
+    def info_url(self, settings: Settings) -> str | None:
+        """Where the server tells its limits (`/info`: batch size), or None."""
+        return None
+
+    def _unsupported(self, what: str) -> InvalidParameterError:
+        return InvalidParameterError(
+            f"{self.name} servers have no {what}; point api_base at a server that does, or set engine=",
+            param="api_base",
+        )
+
+    def __repr__(self) -> str:
+        return f"<dialect {self.name}>"

@@ -1,0 +1,49 @@
+"""llama.cpp's own `llama-server`, and the llama-cpp-python package's server.
+
+`llama-server` takes OpenAI's `response_format` (json_schema through grammars), sends reasoning as
+`reasoning_content` (with `--jinja` and a reasoning format), serves `/v1/embeddings` (`--embeddings`),
+`/v1/rerank` and `/v1/responses`. Recognised by `GET /props`.
+
+llama-cpp-python's server (`python -m llama_cpp.server`) takes structured output only as
+`{"type": "json_object", "schema": …}` and answers 500 to an assistant message whose `content` is null; it has no
+route that tells it apart, so it is chosen with `engine="llama-cpp-python"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from easyllm.dialects.base import Probe
+from easyllm.dialects.openai import OpenAICompatible
+from easyllm.protocol.messages import ChatWire
+
+__all__ = ["LlamaCpp", "LlamaCppPython"]
+
+
+class LlamaCpp(OpenAICompatible):
+    """llama.cpp's `llama-server`."""
+
+    name = "llama.cpp"
+    probe = Probe("/props", ("default_generation_settings",))
+    native_responses = True
+
+
+def json_object_with_schema(response_format: Mapping[str, Any]) -> dict[str, Any] | None:
+    """llama-cpp-python's structured-output form: `{"type": "json_object", "schema": …}`.
+
+    Example:
+        >>> json_object_with_schema({"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}})
+        {'type': 'json_object', 'schema': {'type': 'object'}}
+    """
+    kind = response_format.get("type")
+    if kind == "json_schema":
+        return {"type": "json_object", "schema": response_format["json_schema"]["schema"]}
+    return dict(response_format) if kind == "json_object" else None
+
+
+class LlamaCppPython(OpenAICompatible):
+    """llama-cpp-python's OpenAI-compatible server."""
+
+    name = "llama-cpp-python"
+    wire: ClassVar[ChatWire] = ChatWire(null_content=False, response_format=json_object_with_schema)

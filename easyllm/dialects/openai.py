@@ -1,0 +1,49 @@
+"""Any OpenAI-compatible server (`…/v1`): the request as OpenAI wrote it, the answer normalised.
+
+The base for vLLM, SGLang, llama.cpp's server, llama-cpp-python's server and the router, which override only
+what differs; used as it is for servers nothing more is known about.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, ClassVar
+
+from easyllm.dialects.base import ChatCall, Dialect, EmbedCall, TextCall
+from easyllm.protocol.messages import ChatWire
+from easyllm.protocol.requests import embedding_plan, messages_chat_plan, messages_text_plan
+
+if TYPE_CHECKING:
+    from easyllm.protocol.embeddings import EmbeddingPlan
+    from easyllm.protocol.generation import CompletionPlan
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["OpenAICompatible"]
+
+
+class OpenAICompatible(Dialect):
+    """A generic OpenAI-compatible server: `/chat/completions`, `/completions`, `/embeddings` under `api_base`."""
+
+    name = "openai"
+    wire: ClassVar[ChatWire] = ChatWire()
+
+    def chat(self, call: ChatCall) -> CompletionPlan:
+        """`POST {api_base}/chat/completions`; the server applies the model's chat template."""
+        if call.prompt_builder is not None:
+            logger.info("prompt_builder is not used on an OpenAI-compatible server: it applies the chat template")
+        url = f"{call.settings.api_base}/chat/completions"
+        return messages_chat_plan(call, self.wire, url, body_model=self.body_model(call.model))
+
+    def completion(self, call: TextCall) -> CompletionPlan:
+        """`POST {api_base}/completions`, the prompt as given."""
+        url = f"{call.settings.api_base}/completions"
+        return messages_text_plan(call, self.wire, url, body_model=self.body_model(call.model))
+
+    def embeddings(self, call: EmbedCall) -> EmbeddingPlan:
+        """`POST {api_base}/embeddings`, vectors asked for as floats and finished client-side."""
+        return embedding_plan(call, f"{call.settings.api_base}/embeddings", "openai", body_model=call.model or None)
+
+    def body_model(self, model: str | None) -> str | None:
+        """The `model` field sent (None: left out; most single-model servers ignore it)."""
+        return model or None

@@ -1,0 +1,37 @@
+"""Text Embeddings Inference (TEI): `POST /embed` at its root, `/v1/embeddings` behind a `/v1` base.
+
+TEI normalises on the server when asked, tells its batch limit in `GET /info` (`max_client_batch_size`) and
+refuses a larger batch with 413/422 (easyllm then splits and remembers the smaller limit). Recognised by
+`GET /info` (`model_type`). It has no chat or text completion.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from easyllm.dialects.base import Dialect, EmbedCall, Probe
+from easyllm.dialects.paths import is_v1, server_root
+from easyllm.protocol.requests import embedding_plan
+
+if TYPE_CHECKING:
+    from easyllm.protocol.embeddings import EmbeddingPlan
+    from easyllm.settings import Settings
+
+__all__ = ["TEI"]
+
+
+class TEI(Dialect):
+    """Text Embeddings Inference."""
+
+    name = "tei"
+    probe = Probe("/info", ("model_id", "model_type"))
+
+    def embeddings(self, call: EmbedCall) -> EmbeddingPlan:
+        """TEI's `/embed` (or its `/v1/embeddings` when reached through a `/v1` base)."""
+        if is_v1(call.settings.api_base):
+            return embedding_plan(call, f"{call.settings.api_base}/embeddings", "openai", body_model=call.model)
+        return embedding_plan(call, f"{call.settings.api_base}/embed", "tei")
+
+    def info_url(self, settings: Settings) -> str | None:
+        """`GET /info` at the server's root."""
+        return f"{server_root(settings.api_base)}/info"
