@@ -7,8 +7,8 @@ easyllm complete "Once upon a time" --max-tokens 20
 easyllm embed corpus.txt > vectors.jsonl          # one text per line in, one JSON object per line out
 ```
 
-Every command reaches the server named by `--api-base` (else `HUGGINGFACE_API_BASE`, else the serverless
-Inference API) with the token from `HUGGINGFACE_TOKEN`, `HF_TOKEN` or the Hugging Face CLI login. Answers are
+Every command reaches the server named by `--api-base` (else `HUGGINGFACE_API_BASE`, else the Inference
+Providers router) with the token from `HUGGINGFACE_TOKEN`, `HF_TOKEN` or the Hugging Face CLI login. Answers are
 streamed: tokens are written as they arrive. Errors are printed as one line by `easyllm.cli.main`.
 """
 

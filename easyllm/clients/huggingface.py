@@ -14,12 +14,15 @@ Example:
 Module settings (read when a call is made, never at import; a call's own argument wins):
 
 - `api_key`: else `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI login; none is fine for local servers.
-- `api_base`: else `HUGGINGFACE_API_BASE`, else the serverless Inference API (`.../models`).
+- `api_base`: else `HUGGINGFACE_API_BASE`, else the Inference Providers router (`https://router.huggingface.co/v1`).
 - `prompt_builder`: a registered format name (`"llama2"`, `"chatml"`, …) or any callable `messages -> str`;
   else `HUGGINGFACE_PROMPT`. With none set, chat goes to TGI's Messages API so the model's own chat template is
   used; only a server without it (found out once per server) falls back to llama2 with a warning.
-- An `api_base` ending in `/v1` (or `protocol="openai"` on a call) is an OpenAI-compatible server (vLLM,
-  llama.cpp, the HF router, `easyllm serve`): its `/chat/completions`, `/completions` and `/embeddings` are used.
+- An `api_base` ending in `/v1` is an OpenAI-compatible server (vLLM, SGLang, llama.cpp, TGI, `easyllm serve`):
+  its `/chat/completions`, `/completions` and `/embeddings` are used.
+- `engine`: the kind of server (`easyllm.dialects`: `"vllm"`, `"tgi"`, `"llama.cpp"`, …); default `"auto"`, told
+  from the URL and, where it changes the request, one probe. `protocol=` is its older name.
+- Every call also takes openai>=1's `extra_body`, `extra_headers` and `extra_query`.
 - `stop_sequences`: extra stop strings for every chat and text completion.
 - `timeout`: seconds one call may take, retries and waits included (default 600).
 - `max_retries`: retries after the first attempt (default 2).
