@@ -94,7 +94,7 @@ def _chat_call(
     timeout, extras, rest = _split(options)
     settings = client.settings(timeout)
     call = ChatCall(
-        settings,
+        settings=settings,
         messages=messages,
         model=model,
         stream=stream,
@@ -113,7 +113,7 @@ def _completion_call(
     timeout, extras, rest = _split(options)
     settings = client.settings(timeout)
     call = TextCall(
-        settings,
+        settings=settings,
         prompt=prompt,
         model=model,
         stream=stream,

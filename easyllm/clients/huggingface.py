@@ -131,7 +131,7 @@ def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
     settings = _settings(kwargs)
     chosen, extras = _engine_and_extras(kwargs)
     call = ChatCall(
-        settings,
+        settings=settings,
         messages=kwargs.pop("messages", None),
         model=kwargs.pop("model", None),
         stream=bool(kwargs.pop("stream", False)),
@@ -151,7 +151,7 @@ def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
     settings = _settings(kwargs)
     chosen, extras = _engine_and_extras(kwargs)
     call = TextCall(
-        settings,
+        settings=settings,
         prompt=kwargs.pop("prompt", None),
         model=kwargs.pop("model", None),
         stream=bool(kwargs.pop("stream", False)),

@@ -47,35 +47,33 @@ __all__ = [
 PromptSpec = str | Callable[..., str] | PromptFormat | None
 
 
-@dataclass(frozen=True)
-class ChatCall:
-    """Everything one chat call says (checked by the dialect that plans it)."""
+@dataclass(frozen=True, kw_only=True)
+class GenerationCall:
+    """What every chat or text-completion call says (checked by the dialect that plans it)."""
 
     settings: Settings
+    model: str | None
+    stream: bool
+    extra_stops: Sequence[str] | None
+    options: Mapping[str, Any]
+    debug: bool = False
+    engine: str = "auto"
+    extras: Extras = field(default=NO_EXTRAS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatCall(GenerationCall):
+    """A chat call: its messages, and the prompt builder in force (for TGI's native route)."""
+
     messages: object
-    model: str | None
-    stream: bool
-    prompt_builder: PromptSpec
-    extra_stops: Sequence[str] | None
-    options: Mapping[str, Any]
-    debug: bool = False
-    engine: str = "auto"
-    extras: Extras = field(default=NO_EXTRAS)
+    prompt_builder: PromptSpec = None
 
 
-@dataclass(frozen=True)
-class TextCall:
-    """Everything one text-completion call says."""
+@dataclass(frozen=True, kw_only=True)
+class TextCall(GenerationCall):
+    """A text-completion call: its prompt, sent as given."""
 
-    settings: Settings
     prompt: object
-    model: str | None
-    stream: bool
-    extra_stops: Sequence[str] | None
-    options: Mapping[str, Any]
-    debug: bool = False
-    engine: str = "auto"
-    extras: Extras = field(default=NO_EXTRAS)
 
 
 @dataclass(frozen=True)
