@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 
 from easyllm import embedding_calls, probing
-from easyllm.dialects import ChatCall, Dialect, TextCall
+from easyllm.dialects import ChatCall, Dialect, TextCall, check_model
 from easyllm.errors import APIStatusError
 from easyllm.protocol.embeddings import DEFAULT_CONCURRENCY
 from easyllm.protocol.generation import CompletionPlan, HTTPCall
@@ -155,6 +155,7 @@ async def _arun(
 
 def plan_call(call: Call) -> CompletionPlan:
     """Plan a call with the dialect known so far, without I/O: every argument is checked here, before sending."""
+    check_model(call.settings, call.engine, call.model)
     return _plan_with(probing.current(call.settings, call.engine), call)
 
 

@@ -20,7 +20,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from easyllm import probing
-from easyllm.dialects import Dialect, EmbedCall
+from easyllm.dialects import Dialect, EmbedCall, check_model
 from easyllm.errors import APIStatusError, InvalidParameterError
 from easyllm.protocol.embeddings import (
     DEFAULT_BATCH_SIZE,
@@ -64,6 +64,12 @@ def _batch_size(settings: Settings, options: EmbeddingOptions) -> int:
     """The caller's batch size under the server's limit; TEI's default when neither is known."""
     known = [size for size in (_batch_sizes.get(settings.api_base), options.batch_size) if size is not None]
     return min(known) if known else DEFAULT_BATCH_SIZE
+
+
+def _check(settings: Settings, args: Mapping[str, Any], engine: str) -> None:
+    """Refuse bad arguments, the model included, before anything is sent (the server's `/info` included)."""
+    check_embeddings(args)
+    check_model(settings, engine, args.get("model"))
 
 
 def _learn_info(settings: Settings, info: object) -> None:
@@ -212,7 +218,7 @@ def embed_inputs(
 
     `args`: `input`, `model`, `normalize`, `encoding_format`, `dimensions`, and optionally `extras`.
     """
-    check_embeddings(args)
+    _check(settings, args, engine)
     done = list(_batches(settings, args, transport, convert, options, engine, None))
     data = [item for _, part in done for item in _items(part)]
     return convert(merge_batches([batch for batch, _ in done], data, args["input"]))
@@ -227,7 +233,7 @@ def iter_embeddings(
     engine: str = "auto",
 ) -> Iterator[T]:
     """One response per batch, in input order; bad arguments are refused now, before anything is sent."""
-    check_embeddings(args)
+    _check(settings, args, engine)
     _tqdm(options)
     window = 2 * options.concurrency
     return (part for _, part in _batches(settings, args, transport, convert, options, engine, window))
@@ -311,7 +317,7 @@ async def aembed_inputs(
     engine: str = "auto",
 ) -> T:
     """Async twin of `embed_inputs`."""
-    check_embeddings(args)
+    _check(settings, args, engine)
     done = [pair async for pair in _abatches(settings, args, transport, convert, options, engine, None)]
     data = [item for _, part in done for item in _items(part)]
     return convert(merge_batches([batch for batch, _ in done], data, args["input"]))
@@ -329,7 +335,7 @@ def aiter_embeddings(
 
     `transport` makes the transport once iteration starts (a pooled one belongs to the running event loop).
     """
-    check_embeddings(args)
+    _check(settings, args, engine)
     _tqdm(options)
     return _aparts(settings, args, transport, convert, options, engine)
 

@@ -22,7 +22,8 @@ EasyLLMError (alias OpenAIError)
 ```
 
 `error_from_response` picks the class from the HTTP status and, for errors sent inside a 200 stream, from the
-TGI/TEI `error_type`. Messages carry the server's own words and what to do next; they never contain the token.
+TGI/TEI `error_type`. Messages carry the server's own words, what to do next, and where the request went
+(`POST https://host/path`: the method and the URL without userinfo or query); they never contain the token.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # httpx is imported where an error is built, keeping `import easyllm` light
     import httpx
@@ -55,6 +57,8 @@ __all__ = [
     "UnprocessableEntityError",
     "error_from_response",
     "error_from_stream_event",
+    "request_location",
+    "with_location",
 ]
 
 
@@ -262,6 +266,27 @@ _NEXT_STEP: dict[int, str] = {
 }
 
 
+def request_location(request: httpx.Request | None) -> str | None:
+    """`METHOD URL` of a request for error messages, without credentials: no userinfo, no query, no fragment.
+
+    Example:
+        >>> import httpx
+        >>> request_location(httpx.Request("POST", "https://user:pw@host.test:8443/models/org/m?token=x#f"))
+        'POST https://host.test:8443/models/org/m'
+    """
+    if request is None:
+        return None
+    parts = urlsplit(str(request.url))
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{request.method} {urlunsplit((parts.scheme, netloc, parts.path, '', ''))}"
+
+
+def with_location(message: str, request: httpx.Request | None) -> str:
+    """`message` followed by where the request went, e.g. `... (POST http://127.0.0.1:8080/generate)`."""
+    where = request_location(request)
+    return message if where is None else f"{message} ({where})"
+
+
 def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
 
@@ -340,6 +365,7 @@ def error_from_response(response: httpx.Response, *, body: object | None = None)
     message = f"Error code: {status} - {text}"
     if status in _NEXT_STEP:
         message = f"{message}. {_NEXT_STEP[status]}"
+    message = with_location(message, response.request)
     cls = _status_class(status)
     return cls(message, response=response, body=body, retry_after=_retry_after(response, body))
 
@@ -366,5 +392,6 @@ def error_from_stream_event(
     message = f"Error in stream: {text}"
     if partial_text:
         message = f"{message} (after {len(partial_text)} characters of output; see .partial_text)"
+    message = with_location(message, request)
     cls = _status_class(status)
     return cls(message, response=response, body=dict(event), partial_text=partial_text)

@@ -31,6 +31,8 @@ from easyllm.errors import (
     APIStatusError,
     APITimeoutError,
     error_from_response,
+    request_location,
+    with_location,
 )
 from easyllm.log import apply_log_env
 from easyllm.protocol.generation import HTTPCall, Reply
@@ -177,10 +179,11 @@ def _first_failure(err: APIError) -> APIError:
 # ---------------------------------------------------------------- shared request/response handling
 
 
-def _timeout(settings: Settings, deadline: Deadline, *, stream: bool) -> httpx.Timeout:
+def _timeout(call: HTTPCall, settings: Settings, deadline: Deadline, *, stream: bool) -> httpx.Timeout:
     left = deadline.remaining()
     if left <= 0:
-        raise APITimeoutError(message=f"Request timed out: the {deadline.total:g}s deadline passed.")
+        where = request_location(httpx.Request(call.method, call.url))
+        raise APITimeoutError(message=f"Request timed out: the {deadline.total:g}s deadline passed ({where}).")
     # A stream's later reads may each take up to `timeout`; everything before the first byte shares the deadline.
     read = settings.timeout if stream else left
     return httpx.Timeout(left, connect=min(settings.connect_timeout, left), read=read)
@@ -192,8 +195,10 @@ def _headers(settings: Settings) -> dict[str, str]:
 
 def _map_transport_error(err: httpx.TransportError, request: httpx.Request | None) -> APIError:
     if isinstance(err, httpx.TimeoutException):
-        return APITimeoutError(request, message=f"Request timed out ({type(err).__name__}).")
-    return APIConnectionError(message=f"Connection error: {type(err).__name__}: {err}", request=request)
+        message = with_location(f"Request timed out ({type(err).__name__}).", request)
+        return APITimeoutError(request, message=message)
+    message = with_location(f"Connection error: {type(err).__name__}: {err}", request)
+    return APIConnectionError(message=message, request=request)
 
 
 def _reply(response: httpx.Response) -> Reply:
@@ -202,7 +207,8 @@ def _reply(response: httpx.Response) -> Reply:
     try:
         body = response.json()
     except ValueError as err:
-        raise APIError(f"The server answered non-JSON: {response.text[:200]!r}", response.request) from err
+        message = with_location(f"The server answered non-JSON: {response.text[:200]!r}", response.request)
+        raise APIError(message, response.request) from err
     return Reply(body, response.headers)
 
 
@@ -229,7 +235,7 @@ class _Base:
             json=call.json,
             params=call.params,
             headers=headers,
-            timeout=_timeout(self.settings, deadline, stream=stream),
+            timeout=_timeout(call, self.settings, deadline, stream=stream),
         )
         _log_request(request)
         return request

@@ -225,6 +225,15 @@ class Completion(_Generation):
         return _completion_plan(kwargs)
 
 
+def _embedding_input(kwargs: dict[str, Any]) -> object:
+    """`input`, or `text`: the original easyllm docs' spelling of it (`Embedding.create(model=..., text="...")`)."""
+    if "text" not in kwargs:
+        return kwargs.pop("input", None)
+    if "input" in kwargs:
+        raise InvalidParameterError("is another name for `input`; give one of them, not both", param="text")
+    return kwargs.pop("text")
+
+
 def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], EmbeddingOptions, Any]:
     from easyllm.protocol.embeddings import embedding_options
     from easyllm.protocol.inputs import check_embedding_input
@@ -232,7 +241,7 @@ def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], E
     settings = _settings(kwargs)
     chosen, extras = _engine_and_extras(kwargs)
     args = {
-        "input": check_embedding_input(kwargs.pop("input", None)),
+        "input": check_embedding_input(_embedding_input(kwargs)),
         "model": kwargs.pop("model", None),
         "normalize": kwargs.pop("normalize", True),
         "encoding_format": kwargs.pop("encoding_format", None) or "float",
@@ -260,11 +269,11 @@ class Embedding:
         """Embed `input` (a string or a list of strings): one vector per input, in input order.
 
         Args:
-            **kwargs: `input` (required), `model`, `normalize` (default True), `encoding_format`
-                ("float" or "base64"), `dimensions`, `batch_size` (most inputs per request, under the server's
-                own limit; default `embedding_batch_size`), `max_concurrency` (batches in flight; default
-                `embedding_concurrency`, else 8), `show_progress` (a tqdm bar), and per-call `api_key`,
-                `api_base`, `timeout`, `max_retries`.
+            **kwargs: `input` (required; `text` is accepted as its original easyllm name), `model`, `normalize`
+                (default True), `encoding_format` ("float" or "base64"), `dimensions`, `batch_size` (most inputs
+                per request, under the server's own limit; default `embedding_batch_size`), `max_concurrency`
+                (batches in flight; default `embedding_concurrency`, else 8), `show_progress` (a tqdm bar), and
+                per-call `api_key`, `api_base`, `timeout`, `max_retries`.
         """
         from easyllm import embedding_calls
 

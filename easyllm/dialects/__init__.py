@@ -55,6 +55,7 @@ __all__ = [
     "Probe",
     "TextCall",
     "check_engine",
+    "check_model",
     "choose",
     "needs_probe",
     "probes",
@@ -125,6 +126,23 @@ def choose(settings: Settings, engine: str, learned: str | None = None) -> Diale
     if learned is not None:
         return DIALECTS[learned]
     return DIALECTS["openai" if is_v1(settings.api_base) else "tgi"]
+
+
+def check_model(settings: Settings, engine: str, model: object) -> str | None:
+    """Refuse a `model` that cannot name a model where this call goes, before anything is sent.
+
+    The rule comes from what the URL and `engine=` say (never from probing, so it holds before any request):
+    a Hub id on Hugging Face servers (the router, hf-inference and other collections, TGI, TEI), a free-form
+    served name on other OpenAI-compatible servers (`easyllm.protocol.model_ids`).
+
+    Example:
+        >>> from easyllm.settings import Settings
+        >>> check_model(Settings(api_base="https://router.huggingface.co/v1"), "auto", "org/name:fastest")
+        'org/name:fastest'
+        >>> check_model(Settings(api_base="http://127.0.0.1:8000/v1"), "auto", "/models/Llama 3 (local)")
+        '/models/Llama 3 (local)'
+    """
+    return choose(settings, engine).check_model(model)
 
 
 def needs_probe(settings: Settings, engine: str, purpose: str) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from easyllm.errors import InvalidParameterError
+from easyllm.protocol.model_ids import check_model_id, check_served_model_name
 from easyllm.protocol.requests import ChatCall, EmbedCall, TextCall
 
 if TYPE_CHECKING:
@@ -49,11 +50,24 @@ class Dialect:
     - `name`: the key in `DIALECTS` and the value of `engine=`.
     - `probe`: how to recognise the server (None: only by its URL or `engine=`).
     - `native_responses`: whether it serves `POST /v1/responses` itself.
+    - `hub_models`: whether `model` names a Hugging Face Hub model there (checked as a Hub id before sending);
+      otherwise it is the server's own name for its model (only what cannot be a name is refused).
     """
 
     name: ClassVar[str] = "?"
     probe: ClassVar[Probe | None] = None
     native_responses: ClassVar[bool] = False
+    hub_models: ClassVar[bool] = False
+
+    def check_model(self, model: object) -> str | None:
+        """`model` if it can name a model on this kind of server; `InvalidParameterError` otherwise.
+
+        See `easyllm.protocol.model_ids`: a Hub id on Hugging Face servers, a free-form name elsewhere; `None` is
+        allowed (routes that need a model say so when they are planned).
+        """
+        if self.hub_models:
+            return None if model is None else check_model_id(model)
+        return check_served_model_name(model)
 
     def chat(self, call: ChatCall) -> CompletionPlan:
         """Plan a chat completion."""

@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from easyllm.errors import InvalidParameterError
+from easyllm.protocol.model_ids import model_path
 
 __all__ = ["host", "is_collection", "is_v1", "model_segment", "require_model", "server_root"]
 
@@ -25,9 +26,9 @@ def require_model(model: str | None, where: str) -> str:
 
 
 def model_segment(model: str | None) -> str:
-    """The model id as a path under a collection (required there), quoted so it stays a path."""
+    """The model id as a path under a collection (required there): a checked Hub id, quoted so it stays a path."""
     name = require_model(model, "when api_base is a model collection (…/models); or set api_base to a server URL")
-    return quote(name, safe="/:@")
+    return model_path(name)
 
 
 @lru_cache(maxsize=64)

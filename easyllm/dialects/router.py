@@ -47,6 +47,7 @@ class Router(OpenAICompatible):
     """The Inference Providers router."""
 
     name = "router"
+    hub_models = True
     native_responses = True
 
     def chat(self, call: ChatCall) -> CompletionPlan:

@@ -24,6 +24,7 @@ class TEI(Dialect):
     """Text Embeddings Inference."""
 
     name = "tei"
+    hub_models = True
     probe = Probe("/info", ("model_id", "model_type"))
 
     def embeddings(self, call: EmbedCall) -> EmbeddingPlan:

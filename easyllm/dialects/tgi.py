@@ -54,6 +54,7 @@ class TGI(Dialect):
     """TGI's native routes and its Messages API."""
 
     name = "tgi"
+    hub_models = True
     probe: ClassVar[Probe | None] = Probe("/info", ("model_id", "max_total_tokens"))
     wire: ClassVar[ChatWire] = ChatWire(
         developer_as_system=True,

@@ -1,7 +1,7 @@
 """Prompt formats: chat messages to the exact prompt text an open model was trained on.
 
 - Builders (`messages -> str`) for the common chat formats. Those with an official Hugging Face chat
-  template (llama2, llama3, mistral, chatml, zephyr, gemma, phi3) match it byte for byte, as
+  template (llama2, llama3, mistral, chatml, zephyr, gemma, phi3, falcon, falcon11b) match it byte for byte, as
   `apply_chat_template(messages, tokenize=False, add_generation_prompt=True)` renders it, and refuse the
   conversations it refuses (`InvalidParameterError`, param "messages"). The others follow the original
   easyllm builders.
@@ -38,7 +38,7 @@ from easyllm.prompt_utils.chat_template import (
     from_chat_template,
 )
 from easyllm.prompt_utils.chatml import build_chatml_prompt
-from easyllm.prompt_utils.falcon import build_falcon_prompt, falcon_stop_sequences
+from easyllm.prompt_utils.falcon import build_falcon11b_prompt, build_falcon_prompt, falcon_stop_sequences
 from easyllm.prompt_utils.gemma import build_gemma_prompt
 from easyllm.prompt_utils.h4 import (
     build_chatml_falcon_prompt,
@@ -80,6 +80,7 @@ __all__ = [
     "build_chatml_hf_prompt",
     "build_chatml_prompt",
     "build_chatml_starchat_prompt",
+    "build_falcon11b_prompt",
     "build_falcon_prompt",
     "build_gemma_prompt",
     "build_llama2_prompt",

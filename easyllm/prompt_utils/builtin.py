@@ -11,6 +11,7 @@ r"""Registers the built-in prompt formats, through the same `register_prompt_bui
 | phi3 | `build_phi3_prompt` | `<|end|>` | |
 | vicuna, wizardlm, stablebeluga, open_assistant | their builders | `</s>` | |
 | falcon | `build_falcon_prompt` | `\nUser:`, `<|endoftext|>`, ` User:`, `###` | |
+| falcon11b | `build_falcon11b_prompt` | `\nUser:`, `<|endoftext|>` | |
 | chatml_falcon | `build_chatml_falcon_prompt` | `<|endoftext|>` | |
 | chatml_starchat | `build_chatml_starchat_prompt` | `<|end|>` | |
 | anthropic | `build_anthropic_prompt` | `\n\nHuman:` | |
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from easyllm.prompt_utils.anthropic import ANTHROPIC_STOP, build_anthropic_prompt
 from easyllm.prompt_utils.chatml import CHATML_STOP, build_chatml_prompt
-from easyllm.prompt_utils.falcon import FALCON_STOP, build_falcon_prompt
+from easyllm.prompt_utils.falcon import FALCON11B_STOP, FALCON_STOP, build_falcon11b_prompt, build_falcon_prompt
 from easyllm.prompt_utils.gemma import GEMMA_BOS, GEMMA_STOP, build_gemma_prompt
 from easyllm.prompt_utils.h4 import (
     CHATML_FALCON_STOP,
@@ -62,6 +63,7 @@ def register_builtin_formats() -> None:
     register_prompt_builder("stablebeluga", build_stablebeluga_prompt, STABLEBELUGA_STOP)
     register_prompt_builder("open_assistant", build_open_assistant_prompt, OPEN_ASSISTANT_STOP)
     register_prompt_builder("falcon", build_falcon_prompt, FALCON_STOP)
+    register_prompt_builder("falcon11b", build_falcon11b_prompt, FALCON11B_STOP)
     register_prompt_builder("chatml_falcon", build_chatml_falcon_prompt, CHATML_FALCON_STOP)
     register_prompt_builder("chatml_starchat", build_chatml_starchat_prompt, CHATML_STARCHAT_STOP)
     register_prompt_builder("anthropic", build_anthropic_prompt, ANTHROPIC_STOP)

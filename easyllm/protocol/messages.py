@@ -35,6 +35,7 @@ from easyllm.errors import (
     UnprocessableEntityError,
     error_from_stream_event,
     server_message,
+    with_location,
 )
 from easyllm.protocol.extras import Extras
 from easyllm.protocol.generation import CompletionPlan, HTTPCall, Kind, Reply, new_id, usage
@@ -363,5 +364,7 @@ def reclassify_error(err: APIStatusError) -> APIStatusError:
     if err.status_code != 500 or not _VALIDATION_WORDS.search(text):
         return err
     response = httpx.Response(422, request=err.response.request, json=err.body)
-    message = f"Error code: 422 - {text} (the server answered 500; fix the request rather than retrying)"
+    message = with_location(
+        f"Error code: 422 - {text} (the server answered 500; fix the request rather than retrying)", response.request
+    )
     return UnprocessableEntityError(message, response=response, body=err.body)

@@ -54,7 +54,10 @@ class GenerationOptions(BaseModel):
 
 
 def combine_stops(*groups: str | Sequence[str] | None) -> tuple[str, ...]:
-    """Merge stop strings from several sources, first seen first, without duplicates or empty strings."""
+    """Merge stop strings from several sources (`stop`, `stop_sequences`, a format's), first seen first, once each.
+
+    An empty stop string is refused: it would end every answer before its first character.
+    """
     merged: dict[str, None] = {}
     for group in groups:
         if group is None:
@@ -62,8 +65,13 @@ def combine_stops(*groups: str | Sequence[str] | None) -> tuple[str, ...]:
         for stop in [group] if isinstance(group, str) else group:
             if not isinstance(stop, str):
                 raise InvalidParameterError(f"must contain strings, got {stop!r}", param="stop")
-            if stop:
-                merged[stop] = None
+            if not stop:
+                raise InvalidParameterError(
+                    "must not contain an empty string (it would end every answer at once; "
+                    "check `stop` and `stop_sequences`)",
+                    param="stop",
+                )
+            merged[stop] = None
     return tuple(merged)
 
 

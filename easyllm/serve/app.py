@@ -1,7 +1,8 @@
 """The Starlette application: every model's routes, under its endpoint and under `/models/{name}`.
 
 The root routes serve the first model of each task (chat, completions and embeddings pick a model by their `model`
-field when it names a served model).
+field when it names a served model), all with one batch limit that the root's `/info` reports; the root's
+`POST /` is feature extraction for an embedding body and TGI's compat route otherwise (`easyllm.serve.root`).
 
 | path (under `/`, `{endpoint}` and `/models/{name}`) | generation model | embedding model |
 |---|---|---|
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from easyllm.serve import root
 from easyllm.serve.config import ServeConfig
 from easyllm.serve.routes import chat, completions, tei, tgi
 from easyllm.serve.routes.common import Endpoint, FastJSON, bind
@@ -106,16 +108,16 @@ def _models_endpoint(services: Sequence[Service]) -> Endpoint:
     return models
 
 
-def _by_model_field(state: ServerState, kind: type[Service], handler: Any) -> Endpoint:
+def _by_model_field(services: dict[str, Service], kind: type[Service], handler: Any) -> Endpoint:
     """A root endpoint that serves the model named in the body's `model` field, else the first of its kind."""
+    default = next((s for s in services.values() if isinstance(s, kind)), None)
 
     async def endpoint(request: Request) -> Response:
-        default = state.first(kind)
         try:
             name = json.loads(await request.body()).get("model")
         except (ValueError, AttributeError):
             name = None
-        chosen = state.services.get(name) if isinstance(name, str) else None
+        chosen = services.get(name) if isinstance(name, str) else None
         service = chosen if isinstance(chosen, kind) else default
         if service is None:
             return _no_model(kind)
@@ -132,25 +134,36 @@ def _no_model(kind: type[Service]) -> Response:
 def root_routes(state: ServerState) -> list[Route]:
     """The root routes: the first model of each task, model-field dispatch, health, metrics, lookups by name.
 
+    Every root route serves the models with the root's one batch limit, which the root's `/info` reports
+    (`easyllm.serve.root`).
+
     Args:
         state: The loaded models.
 
     Returns:
         The routes.
     """
-    gen, emb = state.first(GenerationService), state.first(EmbeddingService)
-    routes: list[Route] = []
-    for service in (emb, gen):  # generation last, so its `POST /` and `/info` win
-        routes[:0] = model_routes("", service) if service is not None else []
+    services = root.root_services(state.services)
+    gen = next((s for s in services.values() if isinstance(s, GenerationService)), None)
+    emb = next((s for s in services.values() if isinstance(s, EmbeddingService)), None)
+    routes: list[Route] = [
+        route
+        for service in (gen, emb)
+        if service is not None
+        for route in model_routes("", service)
+        if route.path not in ("/", "/info")
+    ]
     routes[:0] = [
         Route("/", _health, methods=["GET"]),
+        _post("/", root.root_post(gen, emb)),
+        Route("/info", root.root_info_endpoint(gen, emb), methods=["GET"]),
         Route("/ping", _health, methods=["GET"]),
         Route("/metrics", _metrics_endpoint(state), methods=["GET"]),
         Route("/v1/models", _models_endpoint(list(state.services.values())), methods=["GET"]),
-        _post("/v1/chat/completions", _by_model_field(state, GenerationService, chat.chat_completions)),
-        _post("/v1/completions", _by_model_field(state, GenerationService, completions.completions)),
-        _post("/v1/embeddings", _by_model_field(state, EmbeddingService, tei.openai_embeddings)),
-        _post("/embeddings", _by_model_field(state, EmbeddingService, tei.openai_embeddings)),
+        _post("/v1/chat/completions", _by_model_field(services, GenerationService, chat.chat_completions)),
+        _post("/v1/completions", _by_model_field(services, GenerationService, completions.completions)),
+        _post("/v1/embeddings", _by_model_field(services, EmbeddingService, tei.openai_embeddings)),
+        _post("/embeddings", _by_model_field(services, EmbeddingService, tei.openai_embeddings)),
         Route("/pipeline/feature-extraction/{name}", _pipeline_endpoint(state), methods=["POST"]),
     ]  # fmt: skip
     return routes

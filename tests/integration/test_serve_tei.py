@@ -43,10 +43,10 @@ def test_embed_normalize_false_and_dimensions(http: httpx.Client) -> None:
 
 
 def test_embed_batch_limit_answers_413_with_teis_body(http: httpx.Client) -> None:
-    response = http.post("/embed", json={"inputs": ["x"] * 33})
+    response = http.post("/minilm/embed", json={"inputs": ["x"] * 33})  # the model's own limit, under its endpoint
     assert response.status_code == 413
     assert response.json() == {"error": "batch size 33 > maximum allowed batch size 32", "error_type": "Validation"}
-    assert http.post("/embed", json={"inputs": ["x"] * 32}).status_code == 200
+    assert http.post("/minilm/embed", json={"inputs": ["x"] * 32}).status_code == 200
 
 
 def test_embed_empty_input(http: httpx.Client) -> None:
@@ -77,7 +77,7 @@ def test_openai_embeddings(http: httpx.Client) -> None:
 
 
 def test_openai_embeddings_error_shape(http: httpx.Client) -> None:
-    response = http.post("/v1/embeddings", json={"input": ["x"] * 40})
+    response = http.post("/minilm/v1/embeddings", json={"input": ["x"] * 40})
     assert response.status_code == 413
     assert response.json() == {
         "message": "batch size 40 > maximum allowed batch size 32",

@@ -60,7 +60,7 @@ def test_template_from_a_jinja_file(
 def test_list_shows_every_format_with_its_stops(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 15
+    assert len(lines) == 16
     assert 'llama3           stop: "<|eot_id|>"' in lines
     assert 'falcon           stop: "\\nUser:", "<|endoftext|>", " User:", "###"' in lines
 

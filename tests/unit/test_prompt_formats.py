@@ -130,13 +130,21 @@ GOLDEN: dict[str, dict[str, str]] = {
         "unicode": "<|prompter|>Grüße 👋\nzweite Zeile</s><|assistant|>",
         "empty_system": "<|system|></s><|prompter|>Hello!</s><|assistant|>",
     },
-    "falcon": {
-        "sys_user": "System: You are a helpful assistant.\nUser: Hello!\nFalcon: ",
-        "user_only": "User: Hello!\nFalcon: ",
-        "multi": "System: You are a helpful assistant.\nUser: Hello!\nFalcon: Hi! How can I help?\n"
-        "User: What is 2+2?\nFalcon: ",
-        "unicode": "User: Grüße 👋\nzweite Zeile\nFalcon: ",
-        "empty_system": "System: \nUser: Hello!\nFalcon: ",
+    "falcon": {  # tiiuae/falcon-7b-instruct's template (tests/unit/test_prompt_templates.py renders it)
+        "sys_user": "You are a helpful assistant.\n\nUser: Hello!\n\nAssistant:",
+        "user_only": "\n\nUser: Hello!\n\nAssistant:",
+        "multi": "You are a helpful assistant.\n\nUser: Hello!\n\nAssistant: Hi! How can I help?\n\n"
+        "User: What is 2+2?\n\nAssistant:",
+        "unicode": "\n\nUser: Grüße 👋\nzweite Zeile\n\nAssistant:",
+        "empty_system": "\n\nUser: Hello!\n\nAssistant:",
+    },
+    "falcon11b": {  # tiiuae/falcon-11B's template
+        "sys_user": "System: You are a helpful assistant.\nUser: \nHello!\nFalcon:\n",
+        "user_only": "User: \nHello!\nFalcon:\n",
+        "multi": "System: You are a helpful assistant.\nUser: \nHello!\nFalcon:\nHi! How can I help?\n"
+        "User: \nWhat is 2+2?\nFalcon:\n",
+        "unicode": "User: \n  Grüße 👋\nzweite Zeile\t \nFalcon:\n",
+        "empty_system": "System: \nUser: \nHello!\nFalcon:\n",
     },
     "chatml_falcon": {
         "sys_user": "<|system|>\nYou are a helpful assistant.<|endoftext|>\n"
@@ -178,6 +186,7 @@ BUILDERS: dict[str, Callable[..., str]] = {
     "stablebeluga": pu.build_stablebeluga_prompt,
     "open_assistant": pu.build_open_assistant_prompt,
     "falcon": pu.build_falcon_prompt,
+    "falcon11b": pu.build_falcon11b_prompt,
     "chatml_falcon": pu.build_chatml_falcon_prompt,
     "chatml_starchat": pu.build_chatml_starchat_prompt,
     "anthropic": pu.build_anthropic_prompt,
@@ -254,6 +263,10 @@ REFUSALS = [
     ],
     *[(fmt, [USER, TOOL], "'tool'") for fmt in ("vicuna", "wizardlm", "stablebeluga", "open_assistant")],
     *[(fmt, [USER, TOOL], "'tool'") for fmt in ("falcon", "chatml_falcon", "chatml_starchat", "anthropic")],
+    ("falcon", [USER, USER], "alternate"),
+    ("falcon", [ASSISTANT, USER], "alternate"),
+    ("falcon", [SYSTEM], "user message"),
+    ("falcon11b", [USER, TOOL], "'tool'"),
 ]
 
 

@@ -42,6 +42,7 @@ EXPECTED_STOPS_AND_BOS = {
     "stablebeluga": (("</s>",), None),
     "open_assistant": (("</s>",), None),
     "falcon": (("\nUser:", "<|endoftext|>", " User:", "###"), None),
+    "falcon11b": (("\nUser:", "<|endoftext|>"), None),
     "chatml_falcon": (("<|endoftext|>",), None),
     "chatml_starchat": (("<|end|>",), None),
     "anthropic": (("\n\nHuman:",), None),

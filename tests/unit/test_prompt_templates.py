@@ -81,6 +81,27 @@ PHI3 = (
     "{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}"
 )
 
+# tiiuae/falcon-7b-instruct (its Jinja string literals keep backslash escapes, which Jinja reads as newlines)
+FALCON_7B_INSTRUCT = (
+    "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
+    "{% set system_message = messages[0]['content'] %}{% else %}{% set loop_messages = messages %}"
+    "{% set system_message = '' %}{% endif %}{% for message in loop_messages %}"
+    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% if loop.index0 == 0 %}{{ system_message.strip() }}{% endif %}{% if message['role'] == 'user' %}"
+    "{{ '\\n\\nUser: ' + message['content'].strip().replace('\\r\\n', '\\n').replace('\\n\\n', '\\n') }}"
+    "{% elif message['role'] == 'assistant' %}"
+    "{{ '\\n\\nAssistant: ' + message['content'].strip().replace('\\r\\n', '\\n').replace('\\n\\n', '\\n') }}"
+    "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '\\n\\nAssistant:' }}{% endif %}"
+)
+# tiiuae/falcon-11B
+FALCON_11B = (
+    "{% for message in messages %}\n{% if message['role'] == 'user' %}\n{{ 'User: \n' + message['content'] }}\n"
+    "{% elif message['role'] == 'system' %}\n{{ 'System: ' + message['content'] }}\n"
+    "{% elif message['role'] == 'assistant' %}\n{{ 'Falcon:\n'  + message['content']}}\n{% endif %}\n"
+    "{% if loop.last and add_generation_prompt %}\n{{ 'Falcon:' }}\n{% endif %}\n{% endfor %}"
+)
+
 # name: (template, bos_token, eos_token, builder, whether the official template accepts a system message)
 OFFICIAL: dict[str, tuple[str, str, str, Callable[..., str], bool]] = {
     "llama2": (LLAMA2, "<s>", "</s>", pu.build_llama2_prompt, True),
@@ -90,6 +111,9 @@ OFFICIAL: dict[str, tuple[str, str, str, Callable[..., str], bool]] = {
     "chatml": (CHATML, "<s>", "<|im_end|>", pu.build_chatml_prompt, True),
     "gemma": (GEMMA, "<bos>", "<eos>", pu.build_gemma_prompt, False),
     "phi3": (PHI3, "<s>", "<|endoftext|>", pu.build_phi3_prompt, True),
+    # (neither Falcon template uses its special tokens)
+    "falcon": (FALCON_7B_INSTRUCT, "<|endoftext|>", "<|endoftext|>", pu.build_falcon_prompt, True),
+    "falcon11b": (FALCON_11B, ">>", "<|endoftext|>", pu.build_falcon11b_prompt, True),
 }
 
 
@@ -140,7 +164,7 @@ def test_builder_equals_official_template(name: str, conv: str) -> None:
     assert builder(messages) == official(name)(messages)
 
 
-@pytest.mark.parametrize("name", ["llama2", "mistral", "gemma"])
+@pytest.mark.parametrize("name", ["llama2", "mistral", "gemma", "falcon"])
 def test_official_and_builder_both_refuse_non_alternating_roles(name: str) -> None:
     messages = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
     with pytest.raises(ChatTemplateError, match="Conversation roles must alternate") as info:

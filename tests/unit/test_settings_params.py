@@ -43,7 +43,14 @@ def parse_native(values: dict[str, object]) -> object:
 
 
 def test_stops_merge_in_order_without_duplicates() -> None:
-    assert combine_stops(["</s>"], "##", ["##", "", "</s>"], None) == ("</s>", "##")
+    assert combine_stops(["</s>"], "##", ["##", "</s>"], None) == ("</s>", "##")
+
+
+@pytest.mark.parametrize("groups", [("",), (["ok", ""],), (["</s>"], None, [""])])
+def test_an_empty_stop_string_is_refused(groups: tuple[object, ...]) -> None:
+    with pytest.raises(InvalidParameterError, match="empty string") as info:
+        combine_stops(*groups)  # type: ignore[arg-type]
+    assert info.value.param == "stop"
 
 
 def test_at_most_four_stops_are_sent() -> None:

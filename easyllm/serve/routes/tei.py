@@ -82,6 +82,10 @@ class EmbedError(Exception):
         self.status = status
 
 
+class BatchTooLarge(EmbedError):
+    """More inputs than `max_client_batch_size` (TEI's words, so a client can learn the limit from them)."""
+
+
 def _texts(inputs: Inputs) -> list[str]:
     if isinstance(inputs, str):
         return [inputs]
@@ -92,7 +96,7 @@ def _texts(inputs: Inputs) -> list[str]:
 
 async def _embed(
     service: EmbeddingService, inputs: Inputs, *, normalize: bool, truncate: bool | None,
-    prompt_name: str | None = None, dimensions: int | None = None, limit_batch: bool = True,
+    prompt_name: str | None = None, dimensions: int | None = None,
 ) -> tuple[npt.NDArray[np.float32], list[int], dict[str, str]]:  # fmt: skip
     """Validate and embed; return the vectors, the token count of each input, and TEI's headers."""
     started = time.perf_counter()
@@ -100,8 +104,8 @@ async def _embed(
     if not texts or any(t == "" for t in texts):
         raise EmbedError("`inputs` cannot be empty", "Empty", 400)
     limit = service.config.batch_limit
-    if limit_batch and len(texts) > limit:
-        raise EmbedError(f"batch size {len(texts)} > maximum allowed batch size {limit}")
+    if len(texts) > limit:
+        raise BatchTooLarge(f"batch size {len(texts)} > maximum allowed batch size {limit}")
     _check_options(service, prompt_name, dimensions)
     counts = await service.count_tokens(texts)
     max_length = service.model.max_input_length
@@ -187,16 +191,19 @@ def _encode(vector: npt.NDArray[np.float32], encoding_format: str) -> list[float
 
 
 async def feature_extraction(request: Request, service: EmbeddingService) -> Response:
-    """The Inference API's feature-extraction: a vector for a string, a list of vectors for a list."""
+    """The Inference API's feature-extraction: a vector for a string, a list of vectors for a list.
+
+    At most `max_client_batch_size` inputs, as the `/info` beside it says.
+    """
     body = await read_body(request, FeatureExtractionRequest)
     normalize = body.normalize if body.normalize is not None else bool(getattr(service.model, "normalizes", True))
     try:
         vectors, _, headers = await _embed(
             service, body.inputs, normalize=normalize, truncate=body.truncate,
-            prompt_name=body.prompt_name, limit_batch=False,
+            prompt_name=body.prompt_name,
         )  # fmt: skip
-    except EmbedError as err:
-        return JSONResponse({"error": str(err)}, status_code=400)
+    except EmbedError as err:  # a batch over the limit answers 413, as TEI does: clients split the batch on it
+        return JSONResponse({"error": str(err)}, status_code=err.status if isinstance(err, BatchTooLarge) else 400)
     values = vectors.tolist()
     return FastJSON(values[0] if isinstance(body.inputs, str) else values, headers=headers)
 
