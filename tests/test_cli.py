@@ -151,7 +151,8 @@ def test_complete_has_no_prompt_format_option(capsys: pytest.CaptureFixture[str]
 def tei(seen: list[dict[str, Any]], limit: int = 32) -> Handler:
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/info":
-            return httpx.Response(200, json={"model_id": "m", "max_client_batch_size": limit})
+            info = {"model_id": "m", "model_type": {"embedding": {"pooling": "mean"}}}  # TEI's /info
+            return httpx.Response(200, json={**info, "max_client_batch_size": limit})
         body = json.loads(request.content)
         seen.append(body)
         return httpx.Response(200, json=[[float(len(t)), 1.0] for t in body["inputs"]])
