@@ -12,7 +12,9 @@ field when it names a served model), all with one batch limit that the root's `/
 | `POST /embed`, `/embeddings`, `/v1/embeddings` | — | TEI |
 | `GET /info`, `/health`, `/v1/models` | TGI | TEI |
 
-Root only: `GET /`, `/ping`, `/metrics`, `POST /pipeline/feature-extraction/{name}`.
+Root only: `GET /`, `/ping`, `/metrics`, `POST /pipeline/feature-extraction/{name}`, and each `pipeline.endpoint`
+(`POST /{endpoint}` with `{"text", "generation_params"}`, the config.yaml model-server format's route; it is matched
+first, so it wins over any other route at the same path).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from starlette.routing import Route
 
 from easyllm.serve import root
 from easyllm.serve.config import ServeConfig
-from easyllm.serve.routes import chat, completions, tei, tgi
+from easyllm.serve.routes import chat, completions, pipeline, tei, tgi
 from easyllm.serve.routes.common import Endpoint, FastJSON, bind
 from easyllm.serve.services import EmbeddingService, GenerationService, Metrics, Service
 
@@ -99,13 +101,20 @@ def model_routes(prefix: str, service: Service) -> list[Route]:
 
 def _models_endpoint(services: Sequence[Service]) -> Endpoint:
     async def models(request: Request) -> Response:
-        data = [
-            {"id": s.config.name, "object": "model", "created": 0, "owned_by": s.config.served_model_id}
-            for s in services
-        ]
+        data = [_model_entry(s) for s in services]
         return FastJSON({"object": "list", "data": data})
 
     return models
+
+
+def _model_entry(service: Service) -> dict[str, Any]:
+    config = service.config
+    entry: dict[str, Any] = {"id": config.name, "object": "model", "created": 0, "owned_by": config.served_model_id}
+    if config.description:
+        entry["description"] = config.description
+    if config.tags:
+        entry["tags"] = list(config.tags)
+    return entry
 
 
 def _by_model_field(services: dict[str, Service], kind: type[Service], handler: Any) -> Endpoint:
@@ -207,6 +216,22 @@ def _metrics_endpoint(state: ServerState) -> Endpoint:
     return metrics
 
 
+def pipeline_routes(state: ServerState) -> list[Route]:
+    """The `POST /{endpoint}` routes of models configured with a `pipeline` (the config.yaml model-server format).
+
+    Args:
+        state: The loaded models.
+
+    Returns:
+        The routes.
+    """
+    return [
+        Route(service.config.pipeline.endpoint, bind(pipeline.pipeline_generate, service), methods=["POST"])
+        for service in state.services.values()
+        if isinstance(service, GenerationService) and service.config.pipeline is not None
+    ]
+
+
 def build_app(state: ServerState) -> Starlette:
     """Build the application for loaded models.
 
@@ -216,7 +241,8 @@ def build_app(state: ServerState) -> Starlette:
     Returns:
         The Starlette app.
     """
-    routes = root_routes(state)
+    routes = pipeline_routes(state)  # first: a configured `{text}` endpoint wins over a route at the same path
+    routes += root_routes(state)
     for service in state.services.values():
         routes += model_routes(service.config.route, service)
         routes += model_routes(f"/models/{service.config.name}", service)

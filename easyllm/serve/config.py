@@ -6,8 +6,9 @@ A config file is YAML with a list of models (a bare list, or a mapping with a `m
 models:
   - name: smollm2                # used in URLs (/models/smollm2) and as the OpenAI `model`
     endpoint: /smollm2           # optional; default /<name>
-    model: demo:smollm2          # a packaged demo model, a .gguf file, or a Hugging Face model folder
-    task: generation             # generation | embedding | seq2seq (refused by this build)
+    model: demo:smollm2          # a packaged demo model, a .gguf file, a model folder, or a cached Hub id
+    task: generation             # generation | seq2seq | embedding
+    engine: llama.cpp            # generation: llama.cpp (GGUF files) | transformers (folders, Hub ids, GGUF)
     parameters:                  # defaults a request may override
       max_new_tokens: 64
       temperature: 0.7
@@ -17,20 +18,23 @@ models:
 ```
 
 Relative paths are read from the config file's folder. The whole file is checked before anything loads: every
-problem is reported with its field and line, and nothing starts half-configured.
+problem is reported with its field and line, and nothing starts half-configured. The model-server `config.yaml`
+format (a list of `type: huggingface` entries) is read by `easyllm.serve.model_server_format` into these models.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from easyllm.errors import EasyLLMError
 from easyllm.serve.demo import DEMO_MODELS, demo_name
+from easyllm.serve.hf_kwargs import HFGenerationKwargs
 
 Task = Literal["generation", "seq2seq", "embedding"]
+Engine = Literal["llama.cpp", "transformers"]
 
 # First path segments the server itself uses; a model endpoint may not start with one of them.
 RESERVED_SEGMENTS = frozenset(
@@ -63,6 +67,31 @@ class GenerationDefaults(BaseModel):
     stop: list[str] = Field(default_factory=list, description="Stop sequences.")
 
 
+class PipelineRoute(BaseModel):
+    """A `POST /{endpoint}` route taking `{"text", "generation_params"}`, as the config.yaml model-server format has.
+
+    Generation follows transformers' `generate()` arguments (`easyllm.serve.hf_kwargs`); the answer is
+    `{"response": {"generated_text", "model_info": {"model_name", "task"}}}`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(description="The route's path (a leading / is optional).")
+    generation_kwargs: HFGenerationKwargs = Field(
+        default_factory=HFGenerationKwargs, description="Defaults that a request's `generation_params` override."
+    )
+    model_name: str | None = Field(None, description="`model_info.model_name` in answers; default the model id.")
+    task_label: str | None = Field(None, description="`model_info.task` in answers; default the task.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _valid_path(cls, endpoint: str) -> str:
+        path = "/" + endpoint.strip().lstrip("/")
+        if not _ENDPOINT.match(path):
+            raise ValueError("must be a path such as models/gpt2/generate (letters, digits, ._~- and /)")
+        return path
+
+
 class ModelConfig(BaseModel):
     """One served model."""
 
@@ -70,8 +99,21 @@ class ModelConfig(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Name in URLs and `model` fields.")
     endpoint: str | None = Field(None, description="Path prefix of the model's own routes; default /<name>.")
-    model: str = Field(min_length=1, description="`demo:<name>`, a .gguf file, or a model folder.")
+    model: str = Field(
+        min_length=1, description="`demo:<name>`, a .gguf file, a model folder, or a Hub id in the local cache."
+    )
     task: Task = Field(description="generation, seq2seq or embedding.")
+    engine: Engine | None = Field(
+        None, description="Generation engine: llama.cpp (GGUF files; the default for them) or transformers."
+    )
+    device: str = Field("cpu", description="transformers: the torch device (cpu, cuda, cuda:1, mps).")
+    model_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="transformers: keyword arguments of `from_pretrained` (torch_dtype, …)."
+    )
+    description: str = Field("", description="What the model is for; listed by /v1/models.")
+    tags: list[str] = Field(default_factory=list, description="Labels listed by /v1/models.")
+    debug: bool = Field(False, description="Log every request of this model with its parameters and timing.")
+    pipeline: PipelineRoute | None = Field(None, description="A `{text, generation_params}` route.")
     model_id: str | None = Field(None, description="Repository id reported by /info; default the name.")
     parameters: GenerationDefaults = Field(default_factory=GenerationDefaults)
     max_input_tokens: int | None = Field(None, gt=0, description="Longest prompt, in tokens.")
@@ -84,16 +126,6 @@ class ModelConfig(BaseModel):
     chat_template: str | None = Field(None, description="Jinja chat template overriding the model's own.")
     threads: int | None = Field(None, gt=0, description="CPU threads for generation; default all cores but one.")
 
-    @field_validator("task")
-    @classmethod
-    def _supported_task(cls, task: Task) -> Task:
-        if task == "seq2seq":
-            raise ValueError(
-                "task 'seq2seq' is not supported by this server build (no encoder-decoder engine is "
-                "installed); serve a GGUF decoder model with task 'generation' instead"
-            )
-        return task
-
     @field_validator("endpoint")
     @classmethod
     def _valid_endpoint(cls, endpoint: str | None) -> str | None:
@@ -104,6 +136,30 @@ class ModelConfig(BaseModel):
         if endpoint.split("/")[1] in RESERVED_SEGMENTS:
             raise ValueError(f"{endpoint!r} clashes with the server's own routes")
         return endpoint
+
+    @model_validator(mode="after")
+    def _engine_fits_task(self) -> ModelConfig:
+        if self.task == "embedding":
+            for key in ("engine", "pipeline"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"`{key}` applies to generation and seq2seq models, not to task 'embedding'")
+        if self.task == "seq2seq" and self.engine == "llama.cpp":
+            raise ValueError(
+                "task 'seq2seq' needs engine 'transformers' (the llama.cpp engine runs decoder-only models)"
+            )
+        if self.engine == "llama.cpp" and (self.model_kwargs or self.device != "cpu"):
+            raise ValueError("`model_kwargs` and `device` apply to engine 'transformers' only")
+        return self
+
+    @property
+    def engine_name(self) -> Engine | None:
+        """The generation engine: the configured one, else llama.cpp for .gguf files and transformers otherwise."""
+        if self.task == "embedding":
+            return None
+        if self.engine is not None:
+            return self.engine
+        is_gguf = self.model.lower().endswith(".gguf") or demo_name(self.model) is not None
+        return "llama.cpp" if is_gguf and self.task == "generation" else "transformers"
 
     @property
     def route(self) -> str:
@@ -137,7 +193,8 @@ class ServeConfig(BaseModel):
     def _unique(self) -> ServeConfig:
         names = [m.name for m in self.models]
         routes = [m.route for m in self.models]
-        for field, values in (("name", names), ("endpoint", routes)):
+        pipelines = [m.pipeline.endpoint for m in self.models if m.pipeline is not None]
+        for field, values in (("name", names), ("endpoint", routes), ("pipeline.endpoint", pipelines)):
             duplicates = sorted({v for v in values if values.count(v) > 1})
             if duplicates:
                 raise ValueError(f"models[].{field} must be unique; repeated: {', '.join(duplicates)}")

@@ -21,6 +21,8 @@ from pydantic import ValidationError
 
 from easyllm.serve.config import ConfigError, ModelConfig, ServeConfig
 from easyllm.serve.demo import DEMO_MODELS, demo_name
+from easyllm.serve.hub_cache import cached_snapshot, check_device, is_repo_id
+from easyllm.serve.model_server_format import entry_location, is_model_server_list, parse_entries
 from easyllm.serve.yaml_lines import Location, line_map, line_of
 
 
@@ -86,8 +88,23 @@ def config_error(source: str, problems: Sequence[Problem]) -> ConfigError:
     return ConfigError("\n  ".join([f"{source}: {count}", *map(str, problems)]))
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    config: ServeConfig
+    lines: dict[Location, int]
+    model_server: bool  # the config.yaml model-server format
+
+    def problem(self, loc: Location, message: str) -> Problem:
+        """A problem about the converted config, located in the file."""
+        where = entry_location(loc) if self.model_server else loc
+        return Problem(where, message, line_of(self.lines, where))
+
+
 def parse_config(text: str, source: str = "<config>") -> ServeConfig:
     """Parse and validate YAML config text (not the model files).
+
+    The file's shape tells its format: a list of entries with `type` / `hf_*` keys is the config.yaml
+    model-server format (`easyllm.serve.model_server_format`); anything else is the server's own format.
 
     Args:
         text: The YAML source.
@@ -99,6 +116,10 @@ def parse_config(text: str, source: str = "<config>") -> ServeConfig:
     Raises:
         ConfigError: The YAML or a field is wrong; every problem is listed with its line.
     """
+    return _parse(text, source).config
+
+
+def _parse(text: str, source: str) -> _Parsed:
     try:
         data: Any = yaml.safe_load(text)
         lines = line_map(text)
@@ -106,13 +127,18 @@ def parse_config(text: str, source: str = "<config>") -> ServeConfig:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise config_error(source, [Problem((), f"not valid YAML: {getattr(err, 'problem', err)}", line)]) from err
+    if is_model_server_list(data):
+        config, found = parse_entries(data)
+        if config is None:
+            raise config_error(source, [Problem(loc, message, line_of(lines, loc)) for loc, message in found])
+        return _Parsed(config, lines, model_server=True)
     if isinstance(data, list):  # a bare list of models
         data = {"models": data}
         lines = {("models", *loc): line for loc, line in lines.items()}
     if not isinstance(data, dict):
         raise config_error(source, [Problem((), "must be a list of models or a mapping with `models:`", 1)])
     try:
-        return ServeConfig.model_validate(data)
+        return _Parsed(ServeConfig.model_validate(data), lines, model_server=False)
     except ValidationError as err:
         problems = [
             Problem(tuple(e["loc"]), e["msg"].removeprefix("Value error, "), line_of(lines, e["loc"]))
@@ -135,16 +161,11 @@ def load_config(path: str | Path) -> tuple[ServeConfig, list[ResolvedModel]]:
         OSError: The file cannot be read.
     """
     file = Path(path)
-    text = file.read_text(encoding="utf-8")
-    config = parse_config(text, source=str(file))
-    lines = line_map(text)
-    if isinstance(yaml.safe_load(text), list):
-        lines = {("models", *loc): line for loc, line in lines.items()}
-    resolved, problems = resolve_models(config, file.resolve().parent)
+    parsed = _parse(file.read_text(encoding="utf-8"), str(file))
+    resolved, problems = resolve_models(parsed.config, file.resolve().parent)
     if problems:
-        located = [Problem(p.loc, p.message, line_of(lines, p.loc)) for p in problems]
-        raise config_error(str(file), located)
-    return config, resolved
+        raise config_error(str(file), [parsed.problem(p.loc, p.message) for p in problems])
+    return parsed.config, resolved
 
 
 def resolve_models(config: ServeConfig, base_dir: Path) -> tuple[list[ResolvedModel], list[Problem]]:
@@ -162,8 +183,13 @@ def resolve_models(config: ServeConfig, base_dir: Path) -> tuple[list[ResolvedMo
     for index, model in enumerate(config.models):
         try:
             resolved.append(ResolvedModel(model, _locate(model, base_dir)))
-        except (ValueError, FileNotFoundError) as err:
+        except (ValueError, OSError) as err:
             problems.append(Problem(("models", index, "model"), str(err)))
+        if model.device != "cpu":
+            try:
+                check_device(model.device)
+            except ValueError as err:
+                problems.append(Problem(("models", index, "device"), str(err)))
     return resolved, problems
 
 
@@ -174,24 +200,40 @@ def _locate(model: ModelConfig, base_dir: Path) -> Path:
             raise ValueError(f"unknown demo model {demo!r}; known: {', '.join(sorted(DEMO_MODELS))}")
         if DEMO_MODELS[demo].task != model.task:
             raise ValueError(f"demo model {demo!r} serves task {DEMO_MODELS[demo].task!r}, not {model.task!r}")
-        return DEMO_MODELS[demo].path()
-    path = Path(model.model).expanduser()
-    path = path if path.is_absolute() else base_dir / path
-    if not path.exists():
-        raise FileNotFoundError(f"no such file or folder: {path}")
+        path = DEMO_MODELS[demo].path()
+    else:
+        path = Path(model.model).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        if not path.exists():
+            if not is_repo_id(model.model):
+                raise FileNotFoundError(f"no such file or folder: {path}")
+            path = cached_snapshot(model.model, local_path=path)
     _check_kind(path, model)
     return path.resolve()
 
 
 def _check_kind(path: Path, model: ModelConfig) -> None:
-    if model.task == "generation" and path.is_dir():
-        raise ValueError(
-            "a Hugging Face model folder serves task 'embedding' only in this build; "
-            "task 'generation' needs a .gguf file"
-        )
-    if model.task == "generation" and path.suffix.lower() != ".gguf":
-        raise ValueError(f"task 'generation' needs a .gguf file, got {path.name}")
-    if model.task == "embedding" and not path.is_dir():
-        raise ValueError("task 'embedding' needs a sentence-transformers or Hugging Face model folder")
-    if model.task == "embedding" and not (path / "config.json").exists():
-        raise ValueError(f"{path} has no config.json: not a Hugging Face model folder")
+    if model.task == "embedding":
+        if not path.is_dir():
+            raise ValueError("task 'embedding' needs a sentence-transformers or Hugging Face model folder")
+        if not (path / "config.json").exists():
+            raise ValueError(f"{path} has no config.json: not a Hugging Face model folder")
+        return
+    is_gguf = path.is_file() and path.suffix.lower() == ".gguf"
+    if model.engine_name == "llama.cpp":
+        if path.is_dir():
+            raise ValueError(
+                "the llama.cpp engine needs a .gguf file; a Hugging Face model folder runs with `engine: transformers`"
+            )
+        if not is_gguf:
+            raise ValueError(f"the llama.cpp engine needs a .gguf file, got {path.name}")
+        return
+    gguf_file = model.model_kwargs.get("gguf_file")
+    if path.is_dir():
+        if gguf_file is not None:
+            if not (path / str(gguf_file)).is_file():
+                raise ValueError(f"model_kwargs.gguf_file: no such file in {path}: {gguf_file}")
+        elif not (path / "config.json").exists():
+            raise ValueError(f"{path} has no config.json: not a Hugging Face model folder")
+    elif not is_gguf:
+        raise ValueError(f"the transformers engine needs a model folder or a .gguf file, got {path.name}")

@@ -8,7 +8,7 @@ tokens, so a stop that spans several tokens (or ends inside one) is still found.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 
 class TokenDecoder:
@@ -36,6 +36,38 @@ class TokenDecoder:
             The remaining text.
         """
         return self._decoder.decode(b"", final=True)
+
+
+class PieceDecoder:
+    """A `TextDecoder` from token pieces: each token's bytes, decoded as UTF-8 as they arrive (llama.cpp)."""
+
+    def __init__(self, piece: Callable[[int], bytes]) -> None:
+        """Decode with this piece function.
+
+        Args:
+            piece: The bytes of a token.
+        """
+        self._piece = piece
+        self._bytes = TokenDecoder()
+
+    def feed(self, token: int) -> str:
+        """Add one token.
+
+        Args:
+            token: The token id.
+
+        Returns:
+            The text it completes (possibly empty).
+        """
+        return self._bytes.feed(self._piece(token))
+
+    def flush(self) -> str:
+        """Return what is left at the end.
+
+        Returns:
+            The remaining text.
+        """
+        return self._bytes.flush()
 
 
 class StopMatcher:

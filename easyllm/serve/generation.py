@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from easyllm.serve.decoding import StopMatcher, TokenDecoder
-from easyllm.serve.engines.base import FinishReason, Generation, Step, TextModel, Token
+from easyllm.serve.engines.base import FinishReason, Generation, Step, TextDecoder, TextModel, Token
 from easyllm.serve.params import ValidParams
 from easyllm.serve.sampling import Sampler, log_softmax, top_tokens
 
@@ -63,8 +63,8 @@ def generate(
     all_logits = model.prefill(job.input_ids, all_logits=params.decoder_input_details)
     prefill = _prefill(model, job.input_ids, all_logits) if params.decoder_input_details else []
     logits = all_logits[-1]
-    sampler = Sampler(params.sampling, job.input_ids)
-    decoder, stops = TokenDecoder(), StopMatcher(params.stop)
+    sampler = Sampler(params.sampling, [] if model.encoder_decoder else job.input_ids)
+    decoder, stops = model.text_decoder(job.input_ids), StopMatcher(params.stop)
     text, tokens, tops = "", [], []
     for index in range(1, job.max_new_tokens + 1):
         if cancel.is_set():
@@ -115,10 +115,10 @@ def _finish(model: TextModel, token: Token, stop: str | None, index: int, limit:
     return "length" if index >= limit else None
 
 
-def _token(model: TextModel, token_id: int, logprob: float, decoder: TokenDecoder) -> Token:
+def _token(model: TextModel, token_id: int, logprob: float, decoder: TextDecoder) -> Token:
     if model.is_special(token_id):
         return Token(token_id, model.piece(token_id).decode("utf-8", "replace"), logprob, special=True)
-    return Token(token_id, decoder.feed(model.piece(token_id)), logprob)
+    return Token(token_id, decoder.feed(token_id), logprob)
 
 
 def _alternative(model: TextModel, token_id: int, logprob: float) -> Token:
@@ -127,11 +127,15 @@ def _alternative(model: TextModel, token_id: int, logprob: float) -> Token:
 
 
 def _prefill(model: TextModel, ids: Sequence[int], logits: npt.NDArray[np.float32]) -> list[Token]:
-    """The prompt tokens, each with the logprob the model gave it at its position (the first has none)."""
+    """The prompt tokens, each with the logprob the model gave it at its position (the first has none).
+
+    An encoder-decoder's prompt is encoded, not predicted: its tokens have no logprobs.
+    """
     decoder = TokenDecoder()
     out = []
     for position, token_id in enumerate(ids):
-        logprob = None if position == 0 else float(log_softmax(logits[position - 1].astype(np.float64))[token_id])
+        scored = position > 0 and not model.encoder_decoder
+        logprob = float(log_softmax(logits[position - 1].astype(np.float64))[token_id]) if scored else None
         special = model.is_special(token_id)
         text = model.piece(token_id).decode("utf-8", "replace") if special else decoder.feed(model.piece(token_id))
         out.append(Token(token_id, text, logprob, special=special))

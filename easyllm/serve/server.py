@@ -51,11 +51,10 @@ def _load(resolved: ResolvedModel, metrics: Metrics) -> Service:
         from easyllm.serve.engines.embedding import SentenceTransformerModel
 
         return EmbeddingService(config, SentenceTransformerModel(resolved.path), metrics)
-    from easyllm.serve.engines.llama import LlamaCppModel
+    from easyllm.serve.engines.loading import load_generation_model
 
-    return GenerationService(
-        config, LlamaCppModel(resolved.path, n_ctx=config.max_total_tokens, n_threads=config.threads), metrics
-    )
+    settled, model = load_generation_model(config, resolved.path)
+    return GenerationService(settled, model, metrics)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -57,14 +57,15 @@ class Metrics:
 
 
 class GenerationService:
-    """A GGUF generation model, its chat template and its worker."""
+    """A generation model (llama.cpp or transformers), its chat template and its worker."""
 
     def __init__(self, config: ModelConfig, model: Any, metrics: Metrics) -> None:
         """Wrap a loaded model; call `worker.start()` before use.
 
         Args:
             config: The model's config.
-            model: A `LlamaCppModel` (any `TextModel` with `chat_template`, `bos_token`, `eos_token`).
+            model: A `LlamaCppModel`, `CausalModel` or `Seq2SeqModel` (any `TextModel` with `chat_template`,
+                `bos_token`, `eos_token`).
             metrics: Where to count.
         """
         self.config = config
@@ -101,6 +102,11 @@ class GenerationService:
         from easyllm.serve.chat_template import TemplateError
 
         if not self.chat_template:
+            if self.config.task == "seq2seq":
+                raise TemplateError(
+                    f"model {self.config.name!r} is a seq2seq (encoder-decoder) model without a chat template: "
+                    "send its input as text completion (/v1/completions, /generate), or give it a `chat_template`"
+                )
             raise TemplateError(f"model {self.config.name!r} has no chat template")
         bos, eos = self.model.bos_token, self.model.eos_token
         return render_chat(self.chat_template, messages, bos_token=bos, eos_token=eos, **extra)
@@ -141,6 +147,35 @@ class GenerationService:
             else:
                 results = [generate(self.model, job, cancel)]
             return Timed(results, started - queued, time.perf_counter() - started)
+
+        timed: Timed = await self.worker.run(run)
+        self._count(timed.value[0])
+        return timed
+
+    async def beam_search(self, job: GenerationJob, num_beams: int, generate_kwargs: dict[str, Any]) -> Timed:
+        """Beam search with transformers' `generate()` (transformers models only).
+
+        Args:
+            job: The prompt, limit, stop strings and seed.
+            num_beams: The beam width.
+            generate_kwargs: More `generate()` arguments.
+
+        Returns:
+            A `Timed` whose value is a one-item list of `Generation`.
+        """
+        queued = time.perf_counter()
+
+        def run(emit: Emit, cancel: threading.Event) -> Timed:
+            started = time.perf_counter()
+            result = self.model.beam_search(
+                job.input_ids,
+                num_beams=num_beams,
+                max_new_tokens=job.max_new_tokens,
+                generate_kwargs=generate_kwargs,
+                stop=job.params.stop,
+                seed=job.params.sampling.seed,
+            )
+            return Timed([result], started - queued, time.perf_counter() - started)
 
         timed: Timed = await self.worker.run(run)
         self._count(timed.value[0])

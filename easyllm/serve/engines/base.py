@@ -84,12 +84,37 @@ class Step:
     final: Generation | None = None
 
 
+class TextDecoder(Protocol):
+    """Turns generated token ids into text as they arrive (one per generation)."""
+
+    def feed(self, token: int) -> str:
+        """Add a (non-special) token; return the text it completes, possibly empty."""
+        ...
+
+    def flush(self) -> str:
+        """Return the text still pending at the end."""
+        ...
+
+
 class TextModel(Protocol):
-    """The operations of a causal language model that generation needs. Used from one thread at a time."""
+    """The operations of a language model that generation needs. Used from one thread at a time.
+
+    A causal LM's `prefill` evaluates the prompt; an encoder-decoder's (`encoder_decoder` true) encodes it and
+    evaluates the decoder start token, so its prompt tokens have no logprobs and penalties see only the output.
+    """
 
     @property
     def n_ctx(self) -> int:
         """The context size in tokens."""
+        ...
+
+    @property
+    def encoder_decoder(self) -> bool:
+        """Whether the prompt is encoded (seq2seq) rather than continued."""
+        ...
+
+    def text_decoder(self, prompt_ids: Sequence[int]) -> TextDecoder:
+        """A decoder for one generation's tokens (a causal LM's prompt may set the context of the first token)."""
         ...
 
     def tokenize(self, text: str, *, add_special: bool) -> list[int]:

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from easyllm.serve.decoding import PieceDecoder
+
 
 class LlamaCppModel:
     """A `TextModel` backed by a GGUF file."""
@@ -51,6 +53,22 @@ class LlamaCppModel:
     def n_ctx(self) -> int:
         """The context size in tokens."""
         return int(self._llm.n_ctx())
+
+    @property
+    def encoder_decoder(self) -> bool:
+        """False: GGUF models here are decoder-only."""
+        return False
+
+    def text_decoder(self, prompt_ids: Sequence[int]) -> PieceDecoder:
+        """Decode generated tokens from their pieces.
+
+        Args:
+            prompt_ids: Unused: a piece does not depend on the tokens before it.
+
+        Returns:
+            A fresh decoder.
+        """
+        return PieceDecoder(self.piece)
 
     @property
     def chat_template(self) -> str | None:

@@ -1,7 +1,8 @@
 """TGI's native routes: `POST /`, `/generate`, `/generate_stream`, `/info`, `/tokenize`, `/health`.
 
 As in TGI: `POST /` answers a list of one object (or the stream when `stream` is true) and defaults
-`return_full_text` to true for a text-generation model; `/generate` answers an object and defaults it to false.
+`return_full_text` to true for a text-generation model (false for seq2seq); `/generate` answers an object and
+defaults it to false.
 Streams answer 200 once the body parses: any later error, validation included, is an event
 `{"error", "error_type"}` that ends the stream. There is no `[DONE]`.
 """
@@ -49,9 +50,10 @@ def prepare(body: GenerateRequest, service: GenerationService, *, stream: bool) 
 async def root(request: Request, service: GenerationService) -> Response:
     """`POST /`: TGI's compat route (a list of one answer, or the stream)."""
     body = await read_body(request, GenerateRequest)
+    full_text = service.config.task == "generation"  # a seq2seq model's answer is its output alone
     if body.stream:
-        return await _stream(body, service, full_text_default=True)
-    answer = await _generate(body, service, full_text_default=True)
+        return await _stream(body, service, full_text_default=full_text)
+    answer = await _generate(body, service, full_text_default=full_text)
     return FastJSON([answer[0]], headers=answer[1]) if isinstance(answer, tuple) else answer
 
 

@@ -112,7 +112,7 @@ def info_json(config: ModelConfig) -> dict[str, Any]:
     return {
         "model_id": config.served_model_id,
         "model_sha": None,
-        "model_pipeline_tag": "text-generation",
+        "model_pipeline_tag": "text2text-generation" if config.task == "seq2seq" else "text-generation",
         "max_concurrent_requests": 128,
         "max_best_of": config.max_best_of,
         "max_stop_sequences": config.max_stop_sequences,
