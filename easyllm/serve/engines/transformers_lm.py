@@ -61,8 +61,10 @@ def load_parts(path: Path, *, seq2seq: bool, model_kwargs: dict[str, Any], devic
         The model and tokenizer.
     """
     import torch
+    import transformers
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
+    transformers.utils.logging.disable_progress_bar()  # one ready line, not a progress bar per model
     kwargs = dict(model_kwargs)
     if path.is_file():
         kwargs["gguf_file"] = path.name
@@ -70,8 +72,8 @@ def load_parts(path: Path, *, seq2seq: bool, model_kwargs: dict[str, Any], devic
     for key in ("torch_dtype", "dtype"):
         if isinstance(kwargs.get(key), str) and kwargs[key] != "auto":
             kwargs[key] = getattr(torch, kwargs[key])
-    if "torch_dtype" in kwargs and "dtype" in inspect.signature(AutoModelForCausalLM.from_pretrained).parameters:
-        kwargs["dtype"] = kwargs.pop("torch_dtype")
+    if "torch_dtype" in kwargs and int(transformers.__version__.split(".")[0]) >= 5:
+        kwargs["dtype"] = kwargs.pop("torch_dtype")  # renamed in transformers 5
     tokenizer_kwargs = {key: kwargs[key] for key in _TOKENIZER_KWARGS if key in kwargs}
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, **tokenizer_kwargs)
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
@@ -164,6 +166,19 @@ class _TransformersModel:
         self._ends = frozenset([ends] if isinstance(ends, int) else (ends or []))
         self._byte_decoder = _byte_decoder() if _is_byte_level(tokenizer) else None
         self.piece = lru_cache(maxsize=None)(self._piece)
+        forward = inspect.signature(self._model.forward).parameters
+        # transformers 5 renamed `past_key_values` to `cache` (argument and output).
+        self._cache_arg = "cache" if "cache" in forward else "past_key_values"
+        self._keep_last = {"logits_to_keep": 1} if "logits_to_keep" in forward else {}
+
+    def _forward(self, **inputs: Any) -> Any:
+        """Run the model with the kept cache; keep the new one."""
+        import torch
+
+        with torch.inference_mode():
+            out = self._model(**inputs, **{self._cache_arg: self._cache}, use_cache=True)
+        self._cache = out["cache"] if "cache" in out else out.get("past_key_values")
+        return out
 
     @property
     def n_ctx(self) -> int:
@@ -359,8 +374,6 @@ class CausalModel(_TransformersModel):
             n_ctx: The context size (the model's `max_total_tokens`).
         """
         super().__init__(parts, n_ctx=n_ctx)
-        forward = inspect.signature(self._model.forward).parameters
-        self._keep_last = {"logits_to_keep": 1} if "logits_to_keep" in forward else {}
 
     @property
     def encoder_decoder(self) -> bool:
@@ -379,10 +392,9 @@ class CausalModel(_TransformersModel):
         """
         import torch
 
+        self._cache = None
         prompt = torch.tensor([list(ids)], device=self._device)
-        with torch.inference_mode():
-            out = self._model(input_ids=prompt, use_cache=True, **({} if all_logits else self._keep_last))
-        self._cache = out.past_key_values
+        out = self._forward(input_ids=prompt, **({} if all_logits else self._keep_last))
         return self._numpy(out.logits[0] if all_logits else out.logits[0, -1:])
 
     def step(self, token: int) -> npt.NDArray[np.float32]:
@@ -396,11 +408,7 @@ class CausalModel(_TransformersModel):
         """
         import torch
 
-        with torch.inference_mode():
-            out = self._model(
-                input_ids=torch.tensor([[token]], device=self._device), past_key_values=self._cache, use_cache=True
-            )
-        self._cache = out.past_key_values
+        out = self._forward(input_ids=torch.tensor([[token]], device=self._device))
         return self._numpy(out.logits[0, -1])
 
 
@@ -458,14 +466,7 @@ class Seq2SeqModel(_TransformersModel):
     def _decode(self, token: int) -> npt.NDArray[np.float32]:
         import torch
 
-        with torch.inference_mode():
-            out = self._model(
-                encoder_outputs=self._encoded,
-                decoder_input_ids=torch.tensor([[token]], device=self._device),
-                past_key_values=self._cache,
-                use_cache=True,
-            )
-        self._cache = out.past_key_values
+        out = self._forward(encoder_outputs=self._encoded, decoder_input_ids=torch.tensor([[token]], device=self._device))
         return self._numpy(out.logits[0, -1])
 
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from easyllm.serve.engines.base import Generation
 from easyllm.serve.hf_generation import FieldError, plan
-from easyllm.serve.hf_kwargs import HFGenerationKwargs
+from easyllm.serve.hf_kwargs import SUPPORTED_KEYS, HFGenerationKwargs
 from easyllm.serve.routes.common import FastJSON, tgi_error
 from easyllm.serve.services import GenerationService
 
@@ -55,8 +55,14 @@ async def _read(request: Request) -> PipelineRequest | Response:
     try:
         return PipelineRequest.model_validate(data)
     except ValidationError as err:
-        errors = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in err.errors()]
+        errors = [{"loc": ["body", *e["loc"]], "msg": _message(e), "type": e["type"]} for e in err.errors()]
         return unprocessable(errors)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden" and error["loc"][:1] == ("generation_params",):
+        return f"unknown generation parameter; this server honours: {', '.join(SUPPORTED_KEYS)}"
+    return str(error["msg"])
 
 
 async def pipeline_generate(request: Request, service: GenerationService) -> Response:
