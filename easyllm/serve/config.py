@@ -147,7 +147,7 @@ class ModelConfig(BaseModel):
             raise ValueError(
                 "task 'seq2seq' needs engine 'transformers' (the llama.cpp engine runs decoder-only models)"
             )
-        if self.engine == "llama.cpp" and (self.model_kwargs or self.device != "cpu"):
+        if self.engine_name == "llama.cpp" and (self.model_kwargs or self.device != "cpu"):
             raise ValueError("`model_kwargs` and `device` apply to engine 'transformers' only")
         return self
 

@@ -82,10 +82,11 @@ def config_error(source: str, problems: Sequence[Problem]) -> ConfigError:
         problems: What is wrong.
 
     Returns:
-        A ConfigError whose message has one line per problem.
+        A ConfigError whose message has one line per problem, in line order.
     """
     count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-    return ConfigError("\n  ".join([f"{source}: {count}", *map(str, problems)]))
+    ordered = sorted(problems, key=lambda p: p.line if p.line is not None else 0)  # in file order
+    return ConfigError("\n  ".join([f"{source}: {count}", *map(str, ordered)]))
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,12 @@ def test_wrong_task_names_field_and_line() -> None:
     assert _problems(text) == ["line 4: models[0].task: Input should be 'generation', 'seq2seq' or 'embedding'"]
 
 
-def test_seq2seq_is_refused_at_validation() -> None:
-    text = "models:\n  - name: t5\n    model: ./t5\n    task: seq2seq\n"
+def test_seq2seq_needs_the_transformers_engine() -> None:
+    text = "models:\n  - name: t5\n    model: ./t5\n    task: seq2seq\n    engine: llama.cpp\n"
     [problem] = _problems(text)
-    assert problem.startswith("line 4: models[0].task: task 'seq2seq' is not supported by this server build")
+    assert problem == (
+        "line 2: models[0]: task 'seq2seq' needs engine 'transformers' (the llama.cpp engine runs decoder-only models)"
+    )
 
 
 def test_every_problem_is_listed_with_its_line() -> None:
@@ -83,7 +85,7 @@ def test_model_files_are_checked_with_lines(tmp_path: Path) -> None:
         load_config(config)
     message = str(caught.value)
     assert f"line 2: models[0].model: no such file or folder: {tmp_path / 'missing.gguf'}" in message
-    assert "line 3: models[1].model: a Hugging Face model folder serves task 'embedding' only" in message
+    assert f"line 3: models[1].model: {tmp_path / 'folder'} has no config.json: not a Hugging Face model folder" in message
     assert "line 4: models[2].model: unknown demo model 'nope'; known: all-minilm-l6-v2, smollm2" in message
     assert "line 5: models[3].model: demo model 'smollm2' serves task 'generation', not 'embedding'" in message
     assert "line 6: models[4].model: task 'embedding' needs a sentence-transformers" in message
@@ -112,14 +114,14 @@ def test_default_config_uses_the_packaged_models() -> None:
 
 def test_cli_reports_a_bad_config_in_one_message_and_starts_nothing(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
-    config.write_text("models:\n  - name: a\n    model: demo:smollm2\n    task: seq2seq\n")
+    config.write_text("models:\n  - name: a\n    model: demo:smollm2\n    task: seq2seq\n    engine: llama.cpp\n")
     result = subprocess.run(
         [sys.executable, "-m", "easyllm.serve", "--config", str(config), "--port", "0"],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 1
     assert "listening" not in result.stdout
-    assert "line 4: models[0].task: task 'seq2seq' is not supported by this server build" in result.stderr
+    assert "line 2: models[0]: task 'seq2seq' needs engine 'transformers'" in result.stderr
 
 
 def test_cli_check_accepts_a_good_config(tmp_path: Path) -> None:

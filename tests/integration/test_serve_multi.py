@@ -71,7 +71,8 @@ def test_no_embedding_model_served(multi_url: str) -> None:
 def test_start_failure_shows_the_servers_message(tmp_path: Path) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text("- {name: a, model: demo:smollm2, task: seq2seq}\n")
-    with pytest.raises(ServerStartError, match="not supported by this server build"), running_server(config):
+    expected = "demo model 'smollm2' serves task 'generation', not 'seq2seq'"
+    with pytest.raises(ServerStartError, match=expected), running_server(config):
         pass
 
 
