@@ -5,7 +5,7 @@ so nothing a user asked for is silently dropped. The meanings are transformers' 
 
 | key | meaning |
 |---|---|
-| `max_length` | the longest output in tokens; for a causal LM the prompt counts, for an encoder-decoder the decoder start token does |
+| `max_length` | the longest output in tokens (a causal LM's prompt counts; a seq2seq model's start token does) |
 | `max_new_tokens` | tokens to generate (wins over `max_length` given in the same place) |
 | `do_sample` | draw tokens instead of greedy decoding (transformers' default: false) |
 | `temperature` | softmax temperature when sampling; `0` means greedy |

@@ -85,7 +85,9 @@ def test_model_files_are_checked_with_lines(tmp_path: Path) -> None:
         load_config(config)
     message = str(caught.value)
     assert f"line 2: models[0].model: no such file or folder: {tmp_path / 'missing.gguf'}" in message
-    assert f"line 3: models[1].model: {tmp_path / 'folder'} has no config.json: not a Hugging Face model folder" in message
+    assert (
+        f"line 3: models[1].model: {tmp_path / 'folder'} has no config.json: not a Hugging Face model folder" in message
+    )
     assert "line 4: models[2].model: unknown demo model 'nope'; known: all-minilm-l6-v2, smollm2" in message
     assert "line 5: models[3].model: demo model 'smollm2' serves task 'generation', not 'embedding'" in message
     assert "line 6: models[4].model: task 'embedding' needs a sentence-transformers" in message

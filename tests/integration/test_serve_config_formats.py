@@ -69,17 +69,25 @@ def test_the_shape_tells_the_format() -> None:
 
 
 def test_unknown_keys_are_reported_with_their_lines() -> None:
-    text = EXAMPLE.replace("  hf_task: \"seq2seq\"", "  hf_tsk: \"seq2seq\"").replace(
-        "    max_length: 50", "    max_lenght: 50"
-    ) + "  options:\n    verbose: true\n"
+    text = (
+        EXAMPLE.replace('  hf_task: "seq2seq"', '  hf_tsk: "seq2seq"').replace(
+            "    max_length: 50", "    max_lenght: 50"
+        )
+        + "  options:\n    verbose: true\n"
+    )
     problems = _problems(text)
-    assert problems[0].startswith("line 15: [1].hf_tsk: unknown key in the config.yaml model-server format; known keys:")
+    assert problems[0].startswith(
+        "line 15: [1].hf_tsk: unknown key in the config.yaml model-server format; known keys:"
+    )
     assert problems[1] == (
         "line 17: [1].hf_generation_kwargs.max_lenght: unknown generation argument; this server honours: "
         "max_length, max_new_tokens, do_sample, temperature, top_k, top_p, typical_p, repetition_penalty, "
         "num_beams, stop_strings, seed"
     )
-    assert problems[2] == "line 28: [2].options.verbose: unknown key in the config.yaml model-server format; known keys: debug"
+    assert (
+        problems[2]
+        == "line 28: [2].options.verbose: unknown key in the config.yaml model-server format; known keys: debug"
+    )
 
 
 def test_types_that_run_python_code_are_refused() -> None:
@@ -98,7 +106,9 @@ def test_bad_values_and_clashing_endpoints() -> None:
     text = EXAMPLE.replace("    top_p: 0.9\n- name: t5", "    top_p: 1.9\n- name: t5")
     assert _problems(text) == ["line 10: [0].hf_generation_kwargs.top_p: Input should be less than or equal to 1"]
     clash = EXAMPLE.replace("models/t5/translate", "models/gpt2/generate")
-    assert _problems(clash) == ["line 1: config: models[].pipeline.endpoint must be unique; repeated: /models/gpt2/generate"]
+    assert _problems(clash) == [
+        "line 1: config: models[].pipeline.endpoint must be unique; repeated: /models/gpt2/generate"
+    ]
 
 
 def test_hub_ids_come_from_the_local_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,7 +188,10 @@ def _model(kwargs: dict[str, object], **extra: object) -> ModelConfig:
 
 def test_max_length_counts_the_prompt_of_a_causal_lm_and_the_start_token_of_seq2seq() -> None:
     model = _model({"max_length": 100})
-    assert plan(HFGenerationKwargs(), model, [1] * 8, generation_config=None, encoder_decoder=False).job.max_new_tokens == 92
+    assert (
+        plan(HFGenerationKwargs(), model, [1] * 8, generation_config=None, encoder_decoder=False).job.max_new_tokens
+        == 92
+    )
     seq2seq = plan(HFGenerationKwargs(), model, [1] * 8, generation_config=None, encoder_decoder=True)
     assert seq2seq.job.max_new_tokens == 99
 

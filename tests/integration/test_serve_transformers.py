@@ -9,6 +9,7 @@ laid out in a temporary folder. Nothing is downloaded.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,7 +126,9 @@ def test_generation_route_with_overrides(url: str) -> None:
 def test_config_defaults_apply_and_max_new_tokens_wins(url: str) -> None:
     default = _post(url, "/models/gpt2/generate", {"text": "Once upon a time"})
     assert int(default.headers["x-prompt-tokens"]) + int(default.headers["x-generated-tokens"]) == 100
-    asked = _post(url, "/models/gpt2/generate", {"text": "Once upon a time", "generation_params": {"max_new_tokens": 5}})
+    asked = _post(
+        url, "/models/gpt2/generate", {"text": "Once upon a time", "generation_params": {"max_new_tokens": 5}}
+    )
     assert asked.headers["x-generated-tokens"] == "5"
 
 
@@ -157,7 +160,9 @@ def test_beam_search_runs_in_transformers(url: str) -> None:
     body = {"text": "Hello, how are you?", "generation_params": {"num_beams": 3, "max_new_tokens": 6}}
     answer = _answer(_post(url, "/models/t5/translate", body))
     assert answer["generated_text"]
-    causal = _post(url, "/models/gpt2/generate", {"text": "Hello", "generation_params": {"num_beams": 2, "max_length": 9}})
+    causal = _post(
+        url, "/models/gpt2/generate", {"text": "Hello", "generation_params": {"num_beams": 2, "max_length": 9}}
+    )
     assert _answer(causal)["generated_text"].startswith("Hello")
     assert int(causal.headers["x-prompt-tokens"]) + int(causal.headers["x-generated-tokens"]) == 9
 
@@ -295,15 +300,16 @@ def test_a_model_that_fails_to_load_stops_the_start(tiny_models: Path, tmp_path:
         f"- {{name: good, type: huggingface, endpoint: good, hf_model_name: '{tiny_models / 'gpt2'}'}}\n"
         f"- {{name: bad, type: huggingface, endpoint: bad, hf_model_name: '{broken}'}}\n"
     )
-    with pytest.raises(ServerStartError, match="model 'bad': transformers could not load") as caught:
-        with running_server(config):
-            pass
+    expected = "model 'bad': transformers could not load"
+    with pytest.raises(ServerStartError, match=expected) as caught, running_server(config):
+        pass
     assert "listening" not in str(caught.value)
 
 
 def test_a_hub_id_missing_from_the_cache_is_named(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("- name: x\n  type: huggingface\n  endpoint: x\n  hf_model_name: org/not-cached\n")
-    with pytest.raises(ServerStartError, match="line 4: \\[0\\].hf_model_name: 'org/not-cached' is neither"):
-        with running_server(config, env={"HF_HUB_CACHE": str(tmp_path / "empty-cache")}):
-            pass
+    expected = re.escape("line 4: [0].hf_model_name: 'org/not-cached' is neither")
+    env = {"HF_HUB_CACHE": str(tmp_path / "empty-cache")}
+    with pytest.raises(ServerStartError, match=expected), running_server(config, env=env):
+        pass

@@ -64,7 +64,7 @@ def load_parts(path: Path, *, seq2seq: bool, model_kwargs: dict[str, Any], devic
     import transformers
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    transformers.utils.logging.disable_progress_bar()  # one ready line, not a progress bar per model
+    transformers.utils.logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no bar per model
     kwargs = dict(model_kwargs)
     if path.is_file():
         kwargs["gguf_file"] = path.name
@@ -76,7 +76,7 @@ def load_parts(path: Path, *, seq2seq: bool, model_kwargs: dict[str, Any], devic
         kwargs["dtype"] = kwargs.pop("torch_dtype")  # renamed in transformers 5
     tokenizer_kwargs = {key: kwargs[key] for key in _TOKENIZER_KWARGS if key in kwargs}
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, **tokenizer_kwargs)
-    auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
+    auto: Any = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
     model = auto.from_pretrained(str(path), local_files_only=True, **kwargs)
     model.eval()
     model.to(device)
@@ -110,9 +110,7 @@ class TokenizerDecoder:
         self._read = len(self._ids)
 
     def _decode(self, ids: Sequence[int]) -> str:
-        text: str = self._tokenizer.decode(
-            list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False
-        )
+        text: str = self._tokenizer.decode(list(ids), skip_special_tokens=False, clean_up_tokenization_spaces=False)
         return text
 
     def _pending(self) -> str:
@@ -466,7 +464,9 @@ class Seq2SeqModel(_TransformersModel):
     def _decode(self, token: int) -> npt.NDArray[np.float32]:
         import torch
 
-        out = self._forward(encoder_outputs=self._encoded, decoder_input_ids=torch.tensor([[token]], device=self._device))
+        out = self._forward(
+            encoder_outputs=self._encoded, decoder_input_ids=torch.tensor([[token]], device=self._device)
+        )
         return self._numpy(out.logits[0, -1])
 
 

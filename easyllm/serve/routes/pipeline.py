@@ -85,7 +85,9 @@ async def pipeline_generate(request: Request, service: GenerationService) -> Res
         return unprocessable([{"loc": ["body", *err.loc], "msg": err.message, "type": "value_error"}])
     if chosen.num_beams > 1 and not hasattr(model, "beam_search"):
         message = "num_beams > 1 needs the transformers engine; this model runs on llama.cpp"
-        return unprocessable([{"loc": ["body", "generation_params", "num_beams"], "msg": message, "type": "value_error"}])
+        return unprocessable(
+            [{"loc": ["body", "generation_params", "num_beams"], "msg": message, "type": "value_error"}]
+        )
     try:
         if chosen.num_beams > 1:
             timed = await service.beam_search(chosen.job, chosen.num_beams, chosen.generate_kwargs)
