@@ -20,7 +20,9 @@ import pytest
 
 import easyllm
 from easyllm.clients import huggingface
+from easyllm.serve.config import ModelConfig
 from easyllm.serve.demo import DEMO_MODELS
+from easyllm.serve.engines.loading import ModelLoadError, load_generation_model
 from easyllm.serve.testing import ServerStartError, running_server
 from tests.integration.tiny_hf_models import build_gpt2, build_phi, build_t5
 
@@ -292,18 +294,19 @@ def test_the_module_facade_reaches_a_seq2seq_model(url: str) -> None:
 # ---------------------------------------------------------------- start-up failures
 
 
-def test_a_model_that_fails_to_load_stops_the_start(tiny_models: Path, tmp_path: Path) -> None:
+def test_a_model_that_fails_to_load_is_named(tiny_models: Path, tmp_path: Path) -> None:
+    # In-process: the server loads every model before it listens, so this error is a failed start (as in
+    # test_serve_multi), with this message.
     broken = shutil.copytree(tiny_models / "gpt2", tmp_path / "broken")
     (broken / "model.safetensors").write_bytes(b"not weights")
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"- {{name: good, type: huggingface, endpoint: good, hf_model_name: '{tiny_models / 'gpt2'}'}}\n"
-        f"- {{name: bad, type: huggingface, endpoint: bad, hf_model_name: '{broken}'}}\n"
-    )
-    expected = "model 'bad': transformers could not load"
-    with pytest.raises(ServerStartError, match=expected) as caught, running_server(config):
-        pass
-    assert "listening" not in str(caught.value)
+    config = ModelConfig(name="bad", model=str(broken), task="generation")
+    with pytest.raises(ModelLoadError, match=f"model 'bad': transformers could not load {re.escape(str(broken))}: "):
+        load_generation_model(config, broken)
+    too_long = ModelConfig(name="long", model=str(tiny_models / "gpt2"), task="generation", max_total_tokens=4096)
+    with pytest.raises(ModelLoadError, match="model 'long': max_total_tokens 4096 exceeds the model's 128 positions"):
+        load_generation_model(too_long, tiny_models / "gpt2")
+    default, _ = load_generation_model(ModelConfig(name="d", model="x", task="generation"), tiny_models / "gpt2")
+    assert default.max_total_tokens == 128  # the default (2048) follows the model's positions
 
 
 def test_a_hub_id_missing_from_the_cache_is_named(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ model's tokenizer has a chat template; the others have none.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 TEXT = """\
@@ -138,8 +137,10 @@ def build_t5(folder: Path) -> Path:
             vocab_size=len(tokenizer), d_model=32, d_ff=64, d_kv=16, num_layers=2, num_decoder_layers=2,
             num_heads=2, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
         )  # fmt: skip
-        config.tie_word_embeddings = False  # a tied tiny T5 repeats its decoder start token (pad) forever
         model = T5ForConditionalGeneration(config)
+        with torch.no_grad():  # a tied tiny T5 repeats its decoder start token (pad) forever: untie the output
+            model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.lm_head.weight))
+        model.config.tie_word_embeddings = False
         answers = [model.generate(ids, max_new_tokens=8, do_sample=False)[0].tolist() for ids in probes]
         if all(not {0, 1, 2} & set(answer[1:]) for answer in answers):  # no pad, end or unknown token
             break
@@ -147,7 +148,4 @@ def build_t5(folder: Path) -> Path:
         raise AssertionError("no seed gave the tiny T5 model plain answers")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    saved = json.loads((folder / "config.json").read_text())
-    saved["tie_word_embeddings"] = False  # some transformers versions write T5's default back
-    (folder / "config.json").write_text(json.dumps(saved, indent=2))
     return folder
