@@ -17,8 +17,8 @@ def is_repo_id(name: str) -> bool:
     """Whether a model reference could be a Hub id (`gpt2`, `org/name`).
 
     Example:
-        >>> is_repo_id("microsoft/phi-2"), is_repo_id("./models/x"), is_repo_id("a/b/c")
-        (True, False, False)
+        >>> is_repo_id("microsoft/phi-2"), is_repo_id("./models/x"), is_repo_id("a/b/c"), is_repo_id("m.gguf")
+        (True, False, False, False)
 
     Args:
         name: The configured model.
@@ -26,7 +26,7 @@ def is_repo_id(name: str) -> bool:
     Returns:
         True when it has the shape of a repository id.
     """
-    return bool(_REPO_ID.match(name)) and ".." not in name
+    return bool(_REPO_ID.match(name)) and ".." not in name and not name.lower().endswith(".gguf")
 
 
 def cached_snapshot(repo_id: str, *, local_path: Path) -> Path:

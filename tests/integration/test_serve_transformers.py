@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 import easyllm
+from easyllm import transport
 from easyllm.clients import huggingface
 from easyllm.serve.config import ModelConfig
 from easyllm.serve.demo import DEMO_MODELS
@@ -284,9 +285,12 @@ def test_the_client_reaches_every_model(url: str) -> None:
 
 
 def test_the_module_facade_reaches_a_seq2seq_model(url: str) -> None:
-    result = huggingface.Completion.create(
-        model="t5-translator", api_base=f"{url}/models", prompt="Hello", max_tokens=5, temperature=0
-    )
+    try:
+        result = huggingface.Completion.create(
+            model="t5-translator", api_base=f"{url}/models", prompt="Hello", max_tokens=5, temperature=0
+        )
+    finally:
+        transport.close_pools()
     tgi = _post(url, "/models/t5-translator/generate", {"inputs": "Hello", "parameters": {"max_new_tokens": 5}})
     assert result.choices[0].text == tgi.json()["generated_text"]
 
