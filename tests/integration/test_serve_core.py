@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pytest
 
 from easyllm.serve.config import default_config
-from easyllm.serve.decoding import StopMatcher, TokenDecoder
+from easyllm.serve.decoding import PieceDecoder, StopMatcher, TokenDecoder
 from easyllm.serve.engines.base import Step
 from easyllm.serve.generation import Cancelled, GenerationJob, generate
 from easyllm.serve.params import GenerateParameters, RequestValidationError, validate_parameters
@@ -71,10 +71,14 @@ class FakeModel:
     """A TextModel over a 5-token vocabulary that always prefers `favourite`; token 4 is the end token."""
 
     n_ctx = 64
+    encoder_decoder = False
 
     def __init__(self, favourite: int) -> None:
         self.favourite = favourite
         self.steps = 0
+
+    def text_decoder(self, prompt_ids: Sequence[int]) -> PieceDecoder:
+        return PieceDecoder(self.piece)
 
     def tokenize(self, text: str, *, add_special: bool) -> list[int]:
         return [1] * len(text)

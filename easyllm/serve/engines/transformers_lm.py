@@ -17,6 +17,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -97,14 +98,16 @@ def set_threads(threads: int | None) -> None:
 class TokenizerDecoder:
     """TGI's incremental detokenization: emit what decoding one more token adds, once it is whole text."""
 
-    def __init__(self, tokenizer: Any, context: Sequence[int]) -> None:
+    def __init__(self, tokenizer: Any, context: Sequence[int], lock: threading.Lock) -> None:
         """Start after some context tokens (their text is not emitted).
 
         Args:
             tokenizer: A transformers tokenizer.
             context: The last prompt tokens of a causal LM, or nothing.
+            lock: Held while the tokenizer works (the event loop tokenizes while the worker decodes).
         """
         self._tokenizer = tokenizer
+        self._lock = lock
         self._ids = list(context)
         self._prefix = 0
         self._read = len(self._ids)
@@ -154,6 +157,8 @@ class _TransformersModel:
         self._n_ctx = n_ctx
         self._device = self._model.device
         self._cache: Any = None
+        # A fast tokenizer may change its settings when called: one caller at a time (event loop and worker).
+        self._tokenizer_lock = threading.Lock()
         tokenizer = self.tokenizer
         self._n_tokens = len(tokenizer)
         specials = set(tokenizer.all_special_ids)
@@ -226,11 +231,13 @@ class _TransformersModel:
         """
         if not text:
             return []
-        ids: list[int] = self.tokenizer(text, add_special_tokens=add_special)["input_ids"]
+        with self._tokenizer_lock:
+            ids: list[int] = self.tokenizer(text, add_special_tokens=add_special)["input_ids"]
         return list(ids)
 
     def _piece(self, token: int) -> bytes:
-        spelling = self.tokenizer.convert_ids_to_tokens(token)
+        with self._tokenizer_lock:
+            spelling = self.tokenizer.convert_ids_to_tokens(token)
         if spelling is None:
             return b""
         if token in self._specials:
@@ -358,7 +365,7 @@ class _TransformersModel:
             The decoder.
         """
         context = [] if self.encoder_decoder else list(prompt_ids[-_CONTEXT_TOKENS:])
-        return TokenizerDecoder(self.tokenizer, context)
+        return TokenizerDecoder(self.tokenizer, context, self._tokenizer_lock)
 
 
 class CausalModel(_TransformersModel):
