@@ -183,7 +183,13 @@ class Server:
             prefix, _, rest = path[1:].partition("/")
             dim, path = int(prefix[1:]), "/" + rest
         if method == "GET" and path == "/info":
-            info = {"model_id": MODEL, "max_client_batch_size": self.batch_limit, "max_batch_total_tokens": 65536}
+            # TEI's shape (`model_type`), so clients that ask what the server is take its `/embed` route.
+            info = {
+                "model_id": MODEL,
+                "model_type": {"embedding": {"pooling": "mean"}},
+                "max_client_batch_size": self.batch_limit,
+                "max_batch_total_tokens": 65536,
+            }
             writer.write(_http("200 OK", json.dumps(info).encode()))
             return
         if method == "GET" and path == "/bench/stats":

@@ -244,7 +244,7 @@ def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], E
         "input": check_embedding_input(_embedding_input(kwargs)),
         "model": kwargs.pop("model", None),
         "normalize": kwargs.pop("normalize", True),
-        "encoding_format": kwargs.pop("encoding_format", None) or "float",
+        "encoding_format": kwargs.pop("encoding_format", None),
         "dimensions": kwargs.pop("dimensions", None),
         "extras": extras,
     }

@@ -4,7 +4,7 @@ Pure functions the embedding client calls (no I/O):
 
 - `vectors_from_feature_extraction` turns any TEI / HF feature-extraction answer into one vector per input
   (protocols.md §4.4), pooling token-level outputs;
-- `l2_normalize`, `truncate_dimensions` (Matryoshka) and `encode_base64` / `decode_base64`
+- `l2_normalize`, `unit_length`, `truncate_dimensions` (Matryoshka) and `encode_base64` / `decode_base64`
   (OpenAI `encoding_format="base64"`: little-endian float32);
 - `plan_batches` splits the inputs by the server's batch limit and by payload size (protocols.md §3.2).
 
@@ -30,6 +30,7 @@ __all__ = [
     "l2_normalize",
     "plan_batches",
     "truncate_dimensions",
+    "unit_length",
     "vectors_from_feature_extraction",
 ]
 
@@ -165,6 +166,28 @@ def l2_normalize(vec: Sequence[float]) -> list[float]:
     if norm == 0.0:
         return [float(x) for x in vec]
     return [x / norm for x in vec]
+
+
+#: How far from 1 a vector's length may be and still count as unit length: below the precision of the float32
+#: values servers compute (and print with 6 to 9 digits), so scaling such a vector would change only noise.
+UNIT_TOLERANCE = 1e-6
+
+
+def unit_length(vec: list[float]) -> list[float]:
+    """`vec` at unit length: kept as it is when it already is (within `UNIT_TOLERANCE`), else `l2_normalize`d.
+
+    Most embedding servers normalise already; checking costs one `math.hypot`, dividing costs a new float per
+    value.
+
+    Example:
+        >>> unit_length([0.6, 0.8])
+        [0.6, 0.8]
+        >>> unit_length([3.0, 4.0])
+        [0.6, 0.8]
+    """
+    if abs(math.hypot(*vec) - 1.0) <= UNIT_TOLERANCE:
+        return vec
+    return l2_normalize(vec)
 
 
 def truncate_dimensions(vec: Sequence[float], dimensions: int) -> list[float]:
