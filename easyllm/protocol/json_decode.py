@@ -1,4 +1,4 @@
-"""Decode JSON answers at native speed, into exactly the objects the standard library's `json` gives.
+r"""Decode JSON answers at native speed, into exactly the objects the standard library's `json` gives.
 
 orjson parses several times faster than `json` (an embedding batch of 32 × 384 floats: about 4×; a stream event:
 about 5×), and for every document both accept it gives equal objects: the same dicts, lists, strings, ints and
@@ -6,7 +6,7 @@ correctly rounded floats, the last of duplicate keys. Where they differ, this mo
 
 - `NaN`, `Infinity`, `-Infinity` and numbers too large for a double (`1e400`): not JSON, and refused by orjson;
   `json` reads them (as Python servers write them), so they go to `json`;
-- a UTF-8 byte-order mark, UTF-16/32 bodies, lone surrogates (`"\\ud800"`): refused by orjson, read by `json`;
+- a UTF-8 byte-order mark, UTF-16/32 bodies, lone surrogates (a `\ud800` escape): refused by orjson, read by `json`;
 - integers outside 64 bits: orjson reads them as floats, silently. A body with a run of 19 or more digits (every
   such integer has one) goes to `json`; Rust and C++ servers cannot write such numbers, so this costs nothing
   in practice but one `bytes.translate` pass;
@@ -18,11 +18,13 @@ So a caller catches `ValueError` exactly as it did around `json.loads`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
+_native: Callable[[bytes], Any] | None
 try:  # a dependency; the standard library keeps easyllm working where a wheel is missing
     from orjson import loads as _native
-except ImportError:  # pragma: no cover - exercised by the fallback test through `native=None`
+except ImportError:  # pragma: no cover - the fallback itself is tested by setting `_native` to None
     _native = None
 
 __all__ = ["loads"]
