@@ -129,12 +129,13 @@ def with_baseline(cfg: Config, clients: list[str]) -> list[str]:
 def run_worker(
     client: str, scenario: str, base: str, params: dict[str, Any], cfg: Config | None = None
 ) -> dict[str, Any] | None:
-    env = worker_env()
+    env, cwd = worker_env(), ROOT
     if client.endswith(BASE_SUFFIX):
         assert cfg is not None and cfg.baseline is not None
         client, env = client[: -len(BASE_SUFFIX)], baseline_env(cfg.baseline)
+        cwd = Path(env["PYTHONPATH"].split(os.pathsep)[0])  # `-m` puts the working directory first on the path
     cmd = [sys.executable, "-m", "bench.worker", client, scenario, base, json.dumps(params)]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=900)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=900)
     if done.returncode != 0:
         print(f"  ! {client} {scenario} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
         return None
@@ -251,7 +252,7 @@ def main() -> None:
     cfg = QUICK if args.quick else FULL
     if args.repeats:
         cfg.repeats = args.repeats
-        cfg.embed_repeats = min(args.repeats, cfg.embed_repeats) if args.quick else args.repeats
+        cfg.embed_repeats = args.repeats
     cfg.baseline = args.baseline
     only = set((args.only or SECTIONS).upper().split(","))
     out_path = args.out or (RESULTS / ("quick.md" if args.quick else "latest.md"))

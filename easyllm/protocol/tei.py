@@ -13,11 +13,13 @@ Standard library only, so the client stays light.
 
 from __future__ import annotations
 
+import array
 import base64
 import binascii
 import json
 import math
 import struct
+import sys
 from collections.abc import Sequence
 from typing import Literal, cast
 
@@ -37,6 +39,7 @@ __all__ = [
 PAYLOAD_OVERHEAD_BYTES = 64
 """Bytes allowed for the request body around the inputs list (`{"inputs": ..., "normalize": ...}`)."""
 
+_BIG_ENDIAN = sys.byteorder == "big"
 _SEQUENCES = (list, tuple)
 _NUMBERS: frozenset[type] = frozenset({float, int})
 _FLOATS: frozenset[type] = frozenset({float})
@@ -255,7 +258,12 @@ def decode_base64(data: str) -> list[float]:
         raise APIResponseValidationError(
             f"The base64 embedding has {len(raw)} bytes, not a whole number of float32 values."
         )
-    return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+    # `array` builds the list of floats straight from the bytes (struct would build a tuple first); numpy was
+    # measured too and gains nothing here: the cost is making the Python floats, whatever makes them.
+    values = array.array("f", raw)
+    if _BIG_ENDIAN:
+        values.byteswap()
+    return values.tolist()
 
 
 def plan_batches(inputs: Sequence[str], *, max_batch_size: int, max_payload_bytes: int) -> list[range]:
