@@ -1,12 +1,21 @@
 """The clients under test, each written the way its documentation says to use it.
 
-Every adapter builds its client once (pooled connections, as a real program would) and returns small callables:
+Every adapter builds its client once (pooled connections, as a real program would) and returns small callables
+(None where a client has no such call, or this branch does not have it yet):
 
-- `chat()`: one non-streaming chat request for `tokens` tokens with details; returns the answer text;
+- `chat(tokens)`: one non-streaming chat request for `tokens` tokens with details; returns the answer text;
 - `stream(tokens)`: one streamed answer, consumed to the end; returns (seconds to the first chunk, chunks seen);
-- `embed(texts)`: vectors for all texts, in order.
+- `stream_v1(tokens)`: the same on an OpenAI-compatible `/v1/chat/completions` (the router / vLLM dialects);
+- `responses(tokens)`: a streamed Responses API answer translated over that chat stream; returns as `stream`;
+- `embed(texts)` / `embed_v1(texts)`: vectors for all texts, in order (TEI `/embed`; OpenAI `/v1/embeddings`);
+- `rerank(query, documents)`: one relevance score per document, in input order.
 
-`httpx` is the floor: a pooled `httpx.Client`, `json.loads` per response and per SSE line, nothing else.
+`httpx` is the floor: a pooled `httpx.Client`, `json.loads` per response and per SSE line, nothing else
+(`httpx+orjson`: the same with `orjson.loads`, the second floor for decoding-bound rows).
+
+Adding a row for a new easyllm path: give the easyllm adapters a callable (returning None when the branch lacks
+the path), give `raw_httpx` the floor's callable, and add the scenario to `bench.worker.SCENARIOS` and a section in
+`bench.run`.
 """
 
 from __future__ import annotations
@@ -18,7 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 PROMPT = "<|im_start|>user\nSay something about foxes.<|im_end|>\n<|im_start|>assistant\n"
-MESSAGES = [{"role": "user", "content": "Say something about foxes."}]
+PROMPT_TEXT = "Say something about foxes."
+MESSAGES = [{"role": "user", "content": PROMPT_TEXT}]
 BATCH = 32
 
 
@@ -27,17 +37,37 @@ class Adapter:
 
     chat: Callable[[int], str] | None = None
     stream: Callable[[int], tuple[float, int]] | None = None
+    stream_v1: Callable[[int], tuple[float, int]] | None = None
+    responses: Callable[[int], tuple[float, int]] | None = None
     embed: Callable[[list[str]], list[Any]] | None = None
+    embed_v1: Callable[[list[str]], list[Any]] | None = None
+    rerank: Callable[[str, list[str]], list[float]] | None = None
+
+
+def _timed(open_stream: Callable[[], Any]) -> tuple[float, int]:
+    """Open a stream and consume its chunks: (seconds from the call to the first chunk, how many)."""
+    start = time.perf_counter()
+    first, seen = 0.0, 0
+    for _chunk in open_stream():
+        if not seen:
+            first = time.perf_counter() - start
+        seen += 1
+    return first, seen
 
 
 # ---------------------------------------------------------------- raw httpx: the floor
 
 
-def raw_httpx(base: str, concurrency: int = 1) -> Adapter:
+def raw_httpx(base: str, concurrency: int = 1, decoder: str = "json") -> Adapter:
     import httpx
 
     client = httpx.Client(timeout=600)
-    loads = json.loads
+    if decoder == "orjson":
+        import orjson
+
+        loads: Callable[[Any], Any] = orjson.loads
+    else:
+        loads = json.loads
     a = Adapter()
 
     def chat(tokens: int) -> str:
@@ -62,21 +92,57 @@ def raw_httpx(base: str, concurrency: int = 1) -> Adapter:
                         break
         return first, seen
 
+    def stream_v1(tokens: int) -> tuple[float, int]:
+        # What a user writes for an OpenAI-compatible stream: SSE lines, `[DONE]` at the end.
+        start = time.perf_counter()
+        first, seen = 0.0, 0
+        body = {"model": "bench/tiny", "messages": MESSAGES, "max_tokens": tokens, "stream": True}
+        with client.stream("POST", f"{base}/v1/chat/completions", json=body) as r:
+            r.raise_for_status()
+            for line in r.iter_lines():
+                if line.startswith("data:"):
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    loads(data)
+                    if not seen:
+                        first = time.perf_counter() - start
+                    seen += 1
+        return first, seen
+
     def post_batch(batch: list[str]) -> list[Any]:
         r = client.post(f"{base}/embed", json={"inputs": batch, "normalize": True})
         r.raise_for_status()
         return loads(r.content)  # type: ignore[no-any-return]
 
-    def embed(texts: list[str]) -> list[Any]:
-        batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
-        if concurrency == 1:
-            parts = [post_batch(b) for b in batches]
-        else:
-            with ThreadPoolExecutor(concurrency) as pool:
-                parts = list(pool.map(post_batch, batches))
-        return [v for part in parts for v in part]
+    def post_batch_v1(batch: list[str]) -> list[Any]:
+        r = client.post(f"{base}/v1/embeddings", json={"input": batch, "model": "bench/tiny"})
+        r.raise_for_status()
+        return [item["embedding"] for item in loads(r.content)["data"]]
 
-    a.chat, a.stream, a.embed = chat, stream, embed
+    def batched(post: Callable[[list[str]], list[Any]]) -> Callable[[list[str]], list[Any]]:
+        def embed(texts: list[str]) -> list[Any]:
+            batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
+            if concurrency == 1:
+                parts = [post(b) for b in batches]
+            else:
+                with ThreadPoolExecutor(concurrency) as pool:
+                    parts = list(pool.map(post, batches))
+            return [v for part in parts for v in part]
+
+        return embed
+
+    def rerank(query: str, documents: list[str]) -> list[float]:
+        r = client.post(f"{base}/rerank", json={"query": query, "texts": documents})
+        r.raise_for_status()
+        scores = [0.0] * len(documents)
+        for item in loads(r.content):
+            scores[item["index"]] = item["score"]
+        return scores
+
+    a.chat, a.stream, a.stream_v1 = chat, stream, stream_v1
+    a.responses = stream_v1  # the floor for the Responses API translated over chat: the same chat stream read raw
+    a.embed, a.embed_v1, a.rerank = batched(post_batch), batched(post_batch_v1), rerank
     return a
 
 
@@ -105,11 +171,34 @@ def easyllm_facade(base: str) -> Adapter:
             seen += 1
         return first, seen
 
+    def stream_v1(tokens: int) -> tuple[float, int]:
+        return _timed(
+            lambda: huggingface.ChatCompletion.create(
+                model="bench/tiny", messages=MESSAGES, max_tokens=tokens, stream=True, api_base=f"{base}/v1",
+                engine="router",
+            )
+        )  # fmt: skip
+
     def embed(texts: list[str]) -> list[Any]:
         r = huggingface.Embedding.create(model="bench/tiny", input=texts)
         return [d["embedding"] for d in r["data"]]
 
-    a.chat, a.stream, a.embed = chat, stream, embed
+    def embed_v1(texts: list[str]) -> list[Any]:
+        r = huggingface.Embedding.create(model="bench/tiny", input=texts, api_base=f"{base}/v1")
+        return [d["embedding"] for d in r["data"]]
+
+    a.chat, a.stream, a.stream_v1, a.embed, a.embed_v1 = chat, stream, stream_v1, embed, embed_v1
+    rerank = getattr(huggingface, "Rerank", None)
+    if rerank is not None:  # issue 14: `huggingface.Rerank.create(query=..., documents=[...])`
+
+        def rerank_call(query: str, documents: list[str]) -> list[float]:
+            r = rerank.create(query=query, documents=documents, api_base=base)
+            scores = [0.0] * len(documents)
+            for item in r["results"]:
+                scores[item["index"]] = item["relevance_score"]
+            return scores
+
+        a.rerank = rerank_call
     return a
 
 
@@ -141,7 +230,42 @@ def easyllm_client(base: str) -> Adapter | None:
         r = client.embeddings.create(model="bench/tiny", input=texts)
         return [d.embedding for d in r.data]
 
-    a.chat, a.stream, a.embed = chat, stream, embed
+    v1 = cls(base_url=f"{base}/v1", api_key="-", engine="vllm")
+
+    def stream_v1(tokens: int) -> tuple[float, int]:
+        return _timed(
+            lambda: v1.chat.completions.create(model="bench/tiny", messages=MESSAGES, max_tokens=tokens, stream=True)
+        )
+
+    def embed_v1(texts: list[str]) -> list[Any]:
+        r = v1.embeddings.create(model="bench/tiny", input=texts)
+        return [d.embedding for d in r.data]
+
+    a.chat, a.stream, a.stream_v1, a.embed, a.embed_v1 = chat, stream, stream_v1, embed, embed_v1
+    # A TGI-like root has no `/v1/responses`: the Responses API is translated over `/v1/chat/completions`.
+    translated = cls(base_url=f"{base}/v1", api_key="-", engine="llama-cpp-python")
+    if hasattr(translated, "responses"):  # issue 12
+
+        def responses(tokens: int) -> tuple[float, int]:
+            def deltas() -> Any:
+                events = translated.responses.create(
+                    model="bench/tiny", input=PROMPT_TEXT, max_output_tokens=tokens, stream=True
+                )
+                return (e for e in events if e.type == "response.output_text.delta")
+
+            return _timed(deltas)
+
+        a.responses = responses
+    if hasattr(client, "rerank"):  # issue 14
+
+        def rerank(query: str, documents: list[str]) -> list[float]:
+            r = client.rerank.create(query=query, documents=documents)
+            scores = [0.0] * len(documents)
+            for item in r.results:
+                scores[item.index] = item.relevance_score
+            return scores
+
+        a.rerank = rerank
     return a
 
 
@@ -203,13 +327,22 @@ def openai_sdk(base: str) -> Adapter:
             seen += 1
         return first, seen
 
-    a.chat, a.stream = chat, stream
+    def embed_v1(texts: list[str]) -> list[Any]:
+        # The SDK sends what it is given (and asks for base64, decoded with numpy): batches by hand, in turn.
+        out: list[Any] = []
+        for i in range(0, len(texts), BATCH):
+            r = client.embeddings.create(model="bench/tiny", input=texts[i : i + BATCH])
+            out.extend(d.embedding for d in r.data)
+        return out
+
+    a.chat, a.stream, a.stream_v1, a.embed_v1 = chat, stream, stream, embed_v1
     return a
 
 
 ADAPTERS: dict[str, Callable[[str], Adapter | None]] = {
     "httpx": raw_httpx,
     "httpx-seq": raw_httpx,
+    "httpx+orjson": raw_httpx,
     "easyllm": easyllm_facade,
     "easyllm.HuggingFace": easyllm_client,
     "huggingface_hub": hf_hub,

@@ -10,8 +10,11 @@ Routes (HTTP/1.1, keep-alive; streams use chunked encoding, one SSE event per ch
   `POST /generate`, `POST /generate_stream`: `max_new_tokens` tokens (default 32) with details;
 - `POST /embed` (TEI): one vector per input, after `--embed-latency-ms`; 413 over `--batch-limit` inputs;
   under a `/d<N>` prefix (`/d16/embed`, `/d16/info`) the vectors have N floats instead of 384;
-- `GET /info`: `max_client_batch_size` and the model id;
-- `POST /v1/chat/completions` (+ `"stream": true`, ending in `data: [DONE]`), `POST /v1/embeddings`;
+- `POST /rerank` (TEI): one `{index, score}` per text, best first, at once (its row measures CPU per call);
+- `GET /info`: TEI's (`model_type`), with `max_client_batch_size` and the model id;
+- `POST /v1/chat/completions` (+ `"stream": true`, ending in `data: [DONE]`);
+- `POST /v1/embeddings`: floats, or base64 float32 when asked (`encoding_format`), with `/embed`'s latency and
+  batch limit;
 - `GET /bench/stats` (request counts per route, and the most requests in flight at once), `POST /bench/reset`.
 
 Answers depend only on the token count or batch size asked for, so each is built once and cached as bytes.
@@ -149,6 +152,15 @@ def openai_embeddings(n: int, b64: bool) -> bytes:
     return _http("200 OK", json.dumps(body).encode())
 
 
+@lru_cache(maxsize=64)
+def tei_rerank(n: int) -> bytes:
+    """TEI's `/rerank` answer: one `{index, score}` per text, best first."""
+    ranks = sorted(
+        ({"index": i, "score": round(1.0 / (1 + (i * 37) % n), 6)} for i in range(n)), key=lambda r: -r["score"]
+    )
+    return _http("200 OK", json.dumps(ranks).encode())
+
+
 class Server:
     def __init__(self, embed_latency: float, batch_limit: int, pace: float) -> None:
         self.embed_latency = embed_latency
@@ -183,7 +195,13 @@ class Server:
             prefix, _, rest = path[1:].partition("/")
             dim, path = int(prefix[1:]), "/" + rest
         if method == "GET" and path == "/info":
-            info = {"model_id": MODEL, "max_client_batch_size": self.batch_limit, "max_batch_total_tokens": 65536}
+            # TEI's shape (`model_type`), so clients that ask what the server is take its `/embed` route.
+            info = {
+                "model_id": MODEL,
+                "model_type": {"embedding": {"pooling": "mean"}},
+                "max_client_batch_size": self.batch_limit,
+                "max_batch_total_tokens": 65536,
+            }
             writer.write(_http("200 OK", json.dumps(info).encode()))
             return
         if method == "GET" and path == "/bench/stats":
@@ -211,15 +229,25 @@ class Server:
             else:
                 writer.write(openai_answer(n))
         elif path == "/v1/embeddings":
-            inputs = payload.get("input")
-            count = 1 if isinstance(inputs, str) else len(inputs or [])
-            writer.write(openai_embeddings(count, payload.get("encoding_format") == "base64"))
+            await self.embed(writer, payload, dim, openai=True)
+        elif path == "/rerank":
+            writer.write(tei_rerank(len(payload.get("texts") or [])))  # no latency, no limit: CPU per call
         else:
             writer.write(_http("404 Not Found", b'{"error": "no such route", "error_type": "not_found"}'))
 
-    async def embed(self, writer: asyncio.StreamWriter, payload: dict[str, Any], dim: int) -> None:
-        inputs = payload.get("inputs")
+    async def embed(
+        self, writer: asyncio.StreamWriter, payload: dict[str, Any], dim: int, openai: bool = False
+    ) -> None:
+        inputs = payload.get("input" if openai else "inputs")
         count = 1 if isinstance(inputs, str) else len(inputs or [])
+        if openai:
+            b64 = payload.get("encoding_format") == "base64"
+            await self.limited(count, writer, lambda: openai_embeddings(count, b64))
+        else:
+            await self.limited(count, writer, lambda: tei_answer(count, dim))
+
+    async def limited(self, count: int, writer: asyncio.StreamWriter, answer: Any) -> None:
+        """TEI's batch limit (413 over it) and `--embed-latency-ms` per request, counting requests in flight."""
         if count > self.batch_limit:
             message = f"batch size {count} > maximum allowed batch size {self.batch_limit}"
             err = {"error": message, "error_type": "Validation"}
@@ -232,7 +260,7 @@ class Server:
                 await asyncio.sleep(self.embed_latency)
         finally:
             self.in_flight -= 1
-        writer.write(tei_answer(count, dim))
+        writer.write(answer())
 
     async def stream(self, writer: asyncio.StreamWriter, events: tuple[bytes, ...]) -> None:
         writer.write(STREAM_HEAD)

@@ -12,6 +12,7 @@ import statistics
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from bench.clients import ADAPTERS, Adapter, raw_httpx
@@ -47,38 +48,41 @@ def chat(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
     return {"cpu_per_op": statistics.median(rounds), "rounds": rounds}
 
 
-def stream(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
-    assert a.stream is not None
+def stream(a: Adapter, p: dict[str, Any], which: str = "stream") -> dict[str, Any]:
+    fn = getattr(a, which)
+    assert fn is not None
     tokens = p["tokens"]
     for _ in range(p["warmup"]):
-        a.stream(tokens)
+        fn(tokens)
     rounds, firsts = [], []
     for _ in range(p["rounds"]):
         c0 = cpu()
-        _, seen = a.stream(tokens)
+        _, seen = fn(tokens)
         rounds.append((cpu() - c0) / tokens)
         assert seen >= tokens, f"only {seen} chunks for {tokens} tokens"
     # Time to the first chunk on short streams, so the rest of the body is not competing for the CPU.
     for _ in range(p["first_samples"]):
-        firsts.append(a.stream(8)[0])
+        firsts.append(fn(8)[0])
     return {"cpu_per_token": statistics.median(rounds), "rounds": rounds, "first_chunk": statistics.median(firsts)}
 
 
-def embed(a: Adapter, p: dict[str, Any], base: str) -> dict[str, Any]:
-    assert a.embed is not None
+def embed(a: Adapter, p: dict[str, Any], base: str, route: str = "/embed") -> dict[str, Any]:
+    fn = a.embed if route == "/embed" else a.embed_v1
+    assert fn is not None
     texts = [f"passage {i}: the quick brown fox jumps over the lazy dog" for i in range(p["texts"])]
-    a.embed(texts[:64])  # warm-up: imports, connections, /info
+    fn(texts[:64])  # warm-up: imports, connections, /info
     walls, cpus = [], []
     stats: dict[str, Any] = {}
     for _ in range(p["rounds"]):
         server_stats(base, reset=True)
         c0, t0 = cpu(), time.perf_counter()
-        vectors = a.embed(texts)
+        vectors = fn(texts)
         walls.append(time.perf_counter() - t0)
         cpus.append(cpu() - c0)
         assert len(vectors) == len(texts)
+        assert isinstance(vectors[0], list) and len(vectors[0]) == p.get("dim", len(vectors[0]))
         stats = server_stats(base)
-    requests = sum(v for k, v in stats["counts"].items() if k.endswith("/embed"))
+    requests = sum(v for k, v in stats["counts"].items() if k.endswith(route))
     return {
         "wall": statistics.median(walls),
         "walls": walls,
@@ -86,6 +90,22 @@ def embed(a: Adapter, p: dict[str, Any], base: str) -> dict[str, Any]:
         "requests": requests,
         "max_in_flight": stats["max_in_flight"],
     }
+
+
+def rerank(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
+    assert a.rerank is not None
+    documents = [
+        f"document {i}: foxes are small omnivorous mammals of the family Canidae" for i in range(p["documents"])
+    ]
+    for _ in range(p["warmup"]):
+        assert len(a.rerank("what is a fox?", documents)) == len(documents)
+    rounds = []
+    for _ in range(p["rounds"]):
+        c0 = cpu()
+        for _ in range(p["requests"]):
+            a.rerank("what is a fox?", documents)
+        rounds.append((cpu() - c0) / p["requests"])
+    return {"cpu_per_op": statistics.median(rounds), "rounds": rounds}
 
 
 def memory(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
@@ -96,29 +116,34 @@ def memory(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
     return {"rss_before": before, "rss_after": maxrss_mb(), "chunks": seen}
 
 
+#: scenario -> (the adapter callable it needs, how to run it)
+SCENARIOS: dict[str, tuple[str, Callable[[Adapter, dict[str, Any], str], dict[str, Any]]]] = {
+    "chat": ("chat", lambda a, p, base: chat(a, p)),
+    "stream": ("stream", lambda a, p, base: stream(a, p)),
+    "stream_v1": ("stream_v1", lambda a, p, base: stream(a, p, "stream_v1")),
+    "responses": ("responses", lambda a, p, base: stream(a, p, "responses")),
+    "embed": ("embed", lambda a, p, base: embed(a, p, base)),
+    "embed_v1": ("embed_v1", lambda a, p, base: embed(a, p, base, "/v1/embeddings")),
+    "rerank": ("rerank", lambda a, p, base: rerank(a, p)),
+    "memory": ("stream", lambda a, p, base: memory(a, p)),
+}
+
+
 def main() -> None:
     name, scenario, base, raw = sys.argv[1:5]
     params = json.loads(raw)
-    if name == "httpx":
-        adapter: Adapter | None = raw_httpx(base, params.get("concurrency", 1))
+    if name in ("httpx", "httpx+orjson"):
+        decoder = "orjson" if name == "httpx+orjson" else "json"
+        adapter: Adapter | None = raw_httpx(base, params.get("concurrency", 1), decoder)
     elif name == "httpx-seq":
         adapter = raw_httpx(base, 1)
     else:
         adapter = ADAPTERS[name](base)
-    if adapter is None or getattr(adapter, scenario if scenario != "memory" else "stream") is None:
+    needs, run = SCENARIOS[scenario]
+    if adapter is None or getattr(adapter, needs) is None:
         print(json.dumps({"skipped": True}))
         return
-    if scenario == "chat":
-        result = chat(adapter, params)
-    elif scenario == "stream":
-        result = stream(adapter, params)
-    elif scenario == "embed":
-        result = embed(adapter, params, base)
-    elif scenario == "memory":
-        result = memory(adapter, params)
-    else:
-        raise SystemExit(f"unknown scenario {scenario!r}")
-    print(json.dumps(result))
+    print(json.dumps(run(adapter, params, base)))
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ def _embedding_args(
     client: BaseClient[Any],
     input: object,
     model: str | None,
-    encoding_format: str,
+    encoding_format: str | None,
     dimensions: int | None,
     normalize: bool,
     batching: tuple[int | None, int | None, bool],
@@ -284,7 +284,7 @@ class Embeddings:
         *,
         input: str | list[str],
         model: str | None = None,
-        encoding_format: Literal["float", "base64"] = "float",
+        encoding_format: Literal["float", "base64"] | None = None,
         dimensions: int | None = None,
         normalize: bool = True,
         user: str | None = None,
@@ -301,7 +301,7 @@ class Embeddings:
         Args:
             input: a string or a list of strings.
             model: the model id.
-            encoding_format: "float" or "base64" (little-endian float32).
+            encoding_format: "float" or "base64" (little-endian float32); floats when not given.
             dimensions: keep the first N dimensions (Matryoshka), re-normalised.
             normalize: L2-normalise the vectors.
             user: accepted for compatibility; not sent.
@@ -330,7 +330,7 @@ class Embeddings:
         *,
         input: str | list[str],
         model: str | None = None,
-        encoding_format: Literal["float", "base64"] = "float",
+        encoding_format: Literal["float", "base64"] | None = None,
         dimensions: int | None = None,
         normalize: bool = True,
         user: str | None = None,
@@ -474,7 +474,7 @@ class AsyncEmbeddings:
         *,
         input: str | list[str],
         model: str | None = None,
-        encoding_format: Literal["float", "base64"] = "float",
+        encoding_format: Literal["float", "base64"] | None = None,
         dimensions: int | None = None,
         normalize: bool = True,
         user: str | None = None,
@@ -503,7 +503,7 @@ class AsyncEmbeddings:
         *,
         input: str | list[str],
         model: str | None = None,
-        encoding_format: Literal["float", "base64"] = "float",
+        encoding_format: Literal["float", "base64"] | None = None,
         dimensions: int | None = None,
         normalize: bool = True,
         user: str | None = None,

@@ -53,11 +53,14 @@ Flow = Generator[HTTPCall, Reply, EmbeddedBatch]
 
 # Batch limits per base URL: `/info`'s (None when the server has none) or a smaller one a refusal taught us.
 _batch_sizes: dict[str, int | None] = {}
+# Base URLs whose OpenAI-compatible `/embeddings` answered a base64 request with floats or refused it.
+_floats_only: set[str] = set()
 
 
 def forget_batch_sizes() -> None:
-    """Forget every server's batch limit; `/info` is asked again."""
+    """Forget every server's batch limit and vector encoding; `/info` is asked again."""
     _batch_sizes.clear()
+    _floats_only.clear()
 
 
 def _batch_size(settings: Settings, options: EmbeddingOptions) -> int:
@@ -77,6 +80,8 @@ def _learn_info(settings: Settings, info: object) -> None:
 
 
 def _learn_refusal(settings: Settings, limit: BatchLimit) -> None:
+    if limit.floats_only:
+        _floats_only.add(settings.api_base)
     if limit.learned is not None:
         known = _batch_sizes.get(settings.api_base)
         _batch_sizes[settings.api_base] = limit.learned if known is None else min(known, limit.learned)
@@ -96,8 +101,10 @@ def _plan(
         size,
         engine,
         args.get("extras", NO_EXTRAS),
+        settings.api_base in _floats_only,
     )
-    return dialect.embeddings(call), BatchLimit(size)
+    plan = dialect.embeddings(call)
+    return plan, BatchLimit(size, plan.wire_format)
 
 
 def _prepared(

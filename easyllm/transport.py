@@ -36,6 +36,7 @@ from easyllm.errors import (
 )
 from easyllm.log import apply_log_env
 from easyllm.protocol.generation import HTTPCall, Reply
+from easyllm.protocol.json_decode import loads
 from easyllm.settings import Settings
 
 __all__ = ["AsyncTransport", "SyncTransport", "close_pools", "is_retryable"]
@@ -205,7 +206,7 @@ def _reply(response: httpx.Response) -> Reply:
     if response.status_code >= 400:
         raise error_from_response(response)
     try:
-        body = response.json()
+        body = loads(response.content)
     except ValueError as err:
         message = with_location(f"The server answered non-JSON: {response.text[:200]!r}", response.request)
         raise APIError(message, response.request) from err

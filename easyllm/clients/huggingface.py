@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from easyllm.clients import error
 from easyllm.errors import InvalidParameterError
-from easyllm.schema.openai import OpenAIObject, to_object
+from easyllm.schema.openai import OpenAIObject, embeddings_object, to_object
 from easyllm.settings import Settings, resolve_settings
 
 # httpx, pydantic, tenacity and the protocol modules are imported by the first call, not by this import
@@ -244,7 +244,7 @@ def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], E
         "input": check_embedding_input(_embedding_input(kwargs)),
         "model": kwargs.pop("model", None),
         "normalize": kwargs.pop("normalize", True),
-        "encoding_format": kwargs.pop("encoding_format", None) or "float",
+        "encoding_format": kwargs.pop("encoding_format", None),
         "dimensions": kwargs.pop("dimensions", None),
         "extras": extras,
     }
@@ -279,7 +279,7 @@ class Embedding:
 
         settings, args, options, chosen = _embedding_args(kwargs)
         transport = _sync_transport(settings)
-        return embedding_calls.embed_inputs(settings, args, transport, to_object, options, chosen)
+        return embedding_calls.embed_inputs(settings, args, transport, embeddings_object, options, chosen)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
@@ -288,7 +288,7 @@ class Embedding:
 
         settings, args, options, chosen = _embedding_args(kwargs)
         transport = _async_transport(settings)
-        return await embedding_calls.aembed_inputs(settings, args, transport, to_object, options, chosen)
+        return await embedding_calls.aembed_inputs(settings, args, transport, embeddings_object, options, chosen)
 
     @classmethod
     def iter_batches(cls, **kwargs: Any) -> Iterator[OpenAIObject]:
@@ -301,7 +301,7 @@ class Embedding:
 
         settings, args, options, chosen = _embedding_args(kwargs)
         transport = _sync_transport(settings)
-        return embedding_calls.iter_embeddings(settings, args, transport, to_object, options, chosen)
+        return embedding_calls.iter_embeddings(settings, args, transport, embeddings_object, options, chosen)
 
     @classmethod
     def aiter_batches(cls, **kwargs: Any) -> AsyncIterator[OpenAIObject]:
@@ -310,4 +310,4 @@ class Embedding:
 
         settings, args, options, chosen = _embedding_args(kwargs)
         transport = functools.partial(_async_transport, settings)
-        return embedding_calls.aiter_embeddings(settings, args, transport, to_object, options, chosen)
+        return embedding_calls.aiter_embeddings(settings, args, transport, embeddings_object, options, chosen)

@@ -19,7 +19,7 @@ from easyllm.protocol.model_ids import check_model_id, check_served_model_name
 from easyllm.protocol.requests import ChatCall, EmbedCall, TextCall
 
 if TYPE_CHECKING:
-    from easyllm.protocol.embeddings import EmbeddingPlan
+    from easyllm.protocol.embeddings import EmbeddingPlan, EncodingFormat
     from easyllm.protocol.generation import CompletionPlan
     from easyllm.settings import Settings
 
@@ -52,12 +52,15 @@ class Dialect:
     - `native_responses`: whether it serves `POST /v1/responses` itself.
     - `hub_models`: whether `model` names a Hugging Face Hub model there (checked as a Hub id before sending);
       otherwise it is the server's own name for its model (only what cannot be a name is refused).
+    - `embeddings_base64`: whether its OpenAI-compatible `/embeddings` sends vectors as base64 when asked
+      (`encoding_format="base64"`); a server that answers floats anyway or refuses is found out and remembered.
     """
 
     name: ClassVar[str] = "?"
     probe: ClassVar[Probe | None] = None
     native_responses: ClassVar[bool] = False
     hub_models: ClassVar[bool] = False
+    embeddings_base64: ClassVar[bool] = False
 
     def check_model(self, model: object) -> str | None:
         """`model` if it can name a model on this kind of server; `InvalidParameterError` otherwise.
@@ -80,6 +83,17 @@ class Dialect:
     def embeddings(self, call: EmbedCall) -> EmbeddingPlan:
         """Plan an embedding call's batches."""
         raise self._unsupported("embeddings")
+
+    def embeddings_wire_format(self, call: EmbedCall) -> EncodingFormat:
+        """How to ask an OpenAI-compatible `/embeddings` for vectors: base64 unless the caller chose floats.
+
+        Base64 float32 is a third of the bytes of JSON floats and needs no number parsing (openai-python asks for
+        it by default too); the caller still gets what it asked for. Floats where this kind of server has no
+        base64 or this server was found not to send it.
+        """
+        if call.encoding_format == "float" or call.floats_only or not self.embeddings_base64:
+            return "float"
+        return "base64"
 
     def info_url(self, settings: Settings) -> str | None:
         """Where the server tells its limits (`/info`: batch size), or None."""

@@ -6,7 +6,8 @@
 
 llama-cpp-python's server (`python -m llama_cpp.server`) takes structured output only as
 `{"type": "json_object", "schema": …}` and answers 500 to an assistant message whose `content` is null; it has no
-route that tells it apart, so it is chosen with `engine="llama-cpp-python"`.
+route that tells it apart, so it is chosen with `engine="llama-cpp-python"`. Its `/v1/embeddings` has no
+`encoding_format` and always sends floats.
 """
 
 from __future__ import annotations
@@ -47,3 +48,4 @@ class LlamaCppPython(OpenAICompatible):
 
     name = "llama-cpp-python"
     wire: ClassVar[ChatWire] = ChatWire(null_content=False, response_format=json_object_with_schema)
+    embeddings_base64 = False  # its request model has no `encoding_format`: it always sends floats

@@ -27,6 +27,7 @@ class OpenAICompatible(Dialect):
 
     name = "openai"
     wire: ClassVar[ChatWire] = ChatWire()
+    embeddings_base64 = True
 
     def chat(self, call: ChatCall) -> CompletionPlan:
         """`POST {api_base}/chat/completions`; the server applies the model's chat template."""
@@ -41,8 +42,11 @@ class OpenAICompatible(Dialect):
         return messages_text_plan(call, self.wire, url, body_model=self.body_model(call.model))
 
     def embeddings(self, call: EmbedCall) -> EmbeddingPlan:
-        """`POST {api_base}/embeddings`, vectors asked for as floats and finished client-side."""
-        return embedding_plan(call, f"{call.settings.api_base}/embeddings", "openai", body_model=call.model or None)
+        """`POST {api_base}/embeddings`, vectors asked for as base64 (see `embeddings_wire_format`), finished here."""
+        url = f"{call.settings.api_base}/embeddings"
+        return embedding_plan(
+            call, url, "openai", body_model=call.model or None, wire_format=self.embeddings_wire_format(call)
+        )
 
     def body_model(self, model: str | None) -> str | None:
         """The `model` field sent (None: left out; most single-model servers ignore it)."""

@@ -26,11 +26,15 @@ class TEI(Dialect):
     name = "tei"
     hub_models = True
     probe = Probe("/info", ("model_id", "model_type"))
+    embeddings_base64 = True  # `/v1/embeddings` since TEI 1.3; older ones answer floats (found out, remembered)
 
     def embeddings(self, call: EmbedCall) -> EmbeddingPlan:
         """TEI's `/embed` (or its `/v1/embeddings` when reached through a `/v1` base)."""
         if is_v1(call.settings.api_base):
-            return embedding_plan(call, f"{call.settings.api_base}/embeddings", "openai", body_model=call.model)
+            url = f"{call.settings.api_base}/embeddings"
+            return embedding_plan(
+                call, url, "openai", body_model=call.model, wire_format=self.embeddings_wire_format(call)
+            )
         return embedding_plan(call, f"{call.settings.api_base}/embed", "tei")
 
     def info_url(self, settings: Settings) -> str | None:

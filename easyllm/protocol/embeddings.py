@@ -8,7 +8,11 @@ response; `EmbeddingPlan.partial` shapes one batch as a response of its own (for
 
 Wire forms (the dialect picks one): TEI's `/embed` body (`"tei"`), the feature-extraction pipeline body of
 hf-inference and Inference Endpoints' default container (`"pipeline"`), and an OpenAI-compatible `/embeddings`
-(`"openai"`, vectors asked for as floats and finished here).
+(`"openai"`, vectors finished here). On the OpenAI-compatible route the dialect also picks how vectors travel
+(`EmbeddingPlan.wire_format`): base64 float32 by default, as openai-python asks (a third of the bytes of JSON
+floats, and nothing to parse), floats where the caller chose floats or the server cannot. A server that answers a
+base64 request with floats, or refuses it with a 4xx naming `encoding_format`, gets floats for the rest of the call
+(`BatchLimit.encoding`), and the shells remember it for the server.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ __all__ = [
     "max_batch_size_from_info",
     "merge_batches",
     "plan_embeddings",
+    "refuses_base64",
     "smaller_batch_size",
 ]
 
@@ -54,6 +59,7 @@ EmbeddingWire = Literal["tei", "pipeline", "openai"]
 EncodingFormat = Literal["float", "base64"]
 
 _MAX_ALLOWED = re.compile(r"maximum allowed batch size (\d+)", re.IGNORECASE)
+_NAMES_ENCODING = re.compile(r"encoding[_ ]format", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -100,10 +106,13 @@ def embedding_options(
 
 
 def check_embedding_format(normalize: object, encoding_format: object, dimensions: object) -> EncodingFormat:
-    """Refuse bad `normalize`, `encoding_format` and `dimensions` before anything is sent."""
+    """Refuse bad `normalize`, `encoding_format` and `dimensions` before anything is sent.
+
+    Returns the format the caller gets back: `encoding_format`, or floats when it is None (not chosen).
+    """
     if not isinstance(normalize, bool):
         raise InvalidParameterError("must be True or False", param="normalize")
-    if encoding_format not in ("float", "base64"):
+    if encoding_format is not None and encoding_format not in ("float", "base64"):
         raise InvalidParameterError(f"must be 'float' or 'base64', got {encoding_format!r}", param="encoding_format")
     if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1):
         raise InvalidParameterError(f"must be a positive whole number, got {dimensions!r}", param="dimensions")
@@ -141,18 +150,19 @@ class EmbeddingPlan:
     request_model: str | None = None
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     extras: Extras = NO_EXTRAS
+    wire_format: EncodingFormat = "float"
 
     @property
     def calls(self) -> tuple[HTTPCall, ...]:
         """One request per planned batch."""
         return tuple(self.call(span) for span in self.batches)
 
-    def call(self, span: range) -> HTTPCall:
-        """The request for the inputs `span`."""
+    def call(self, span: range, wire_format: EncodingFormat | None = None) -> HTTPCall:
+        """The request for the inputs `span` (vectors asked for as `wire_format`, else the plan's)."""
         texts = list(self.inputs[span.start : span.stop])
         payload: dict[str, Any]
         if self.wire == "openai":
-            payload = {"input": texts, "encoding_format": "float"}
+            payload = {"input": texts, "encoding_format": wire_format or self.wire_format}
             if self.request_model:
                 payload["model"] = self.request_model
         else:
@@ -181,7 +191,7 @@ class EmbeddingPlan:
         if self.dimensions is not None:
             vector = tei.truncate_dimensions(vector, self.dimensions)
         elif self.normalize and self.wire != "tei":  # TEI normalises on the server when asked
-            vector = tei.l2_normalize(vector)
+            vector = tei.unit_length(vector)
         return tei.encode_base64(vector) if self.encoding_format == "base64" else vector
 
     def partial(self, batch: EmbeddedBatch) -> dict[str, Any]:
@@ -199,8 +209,14 @@ def _read_openai(body: object, expected: int) -> tuple[list[list[float]], int | 
     if not isinstance(body, Mapping) or not isinstance(items, list) or len(items) != expected:
         raise APIResponseValidationError(f"expected {expected} embeddings in `data`, got {str(body)[:200]!r}")
     ordered = sorted(items, key=lambda item: int(item.get("index", 0)))
-    # Some servers (llama.cpp with an unpooled model) send a token matrix per input: pooled like TEI's.
-    vectors = tei.vectors_from_feature_extraction([item.get("embedding") for item in ordered], expected)
+    embeddings = [item.get("embedding") for item in ordered]
+    if embeddings and all(type(embedding) is str for embedding in embeddings):  # asked for and sent as base64
+        vectors = [tei.decode_base64(embedding) for embedding in embeddings]
+        if len({len(vector) for vector in vectors}) != 1 or not vectors[0]:
+            raise APIResponseValidationError("The base64 embeddings are empty or of different lengths.")
+    else:
+        # Some servers (llama.cpp with an unpooled model) send a token matrix per input: pooled like TEI's.
+        vectors = tei.vectors_from_feature_extraction(embeddings, expected)
     usage = body.get("usage") or {}
     count = usage.get("prompt_tokens") if isinstance(usage, Mapping) else None
     model = body.get("model")
@@ -251,18 +267,46 @@ def smaller_batch_size(status: int, message: str, size: int) -> tuple[int, bool]
     return None
 
 
-class BatchLimit:
-    """The batch size in force for one call; lowered (for every batch of the call) when the server refuses one."""
+def _answered_floats(body: object) -> bool:
+    """Whether an OpenAI-compatible embedding answer carries its vectors as JSON numbers (not base64 text)."""
+    items = body.get("data") if isinstance(body, Mapping) else None
+    first = items[0] if isinstance(items, list) and items else None
+    return isinstance(first, Mapping) and isinstance(first.get("embedding"), list)
 
-    def __init__(self, size: int) -> None:
+
+def refuses_base64(status: int, message: str) -> bool:
+    """Whether an error answers a base64 request by refusing `encoding_format` (a 4xx that names it).
+
+    Example:
+        >>> refuses_base64(400, "encoding_format: Input should be 'float'")
+        True
+    """
+    return 400 <= status < 500 and status not in (408, 429) and _NAMES_ENCODING.search(message) is not None
+
+
+class BatchLimit:
+    """What one call learns about the server as its batches go: the batch size and how vectors travel.
+
+    The batch size is lowered (for every batch of the call) when the server refuses one; `encoding` falls back
+    from base64 to floats for the rest of the call when the server answers base64 with floats or refuses it.
+    """
+
+    def __init__(self, size: int, encoding: EncodingFormat = "float") -> None:
         self.size = size
         self.learned: int | None = None  # a server limit found out by a refusal, to remember per server
+        self.encoding: EncodingFormat = encoding
+        self.floats_only = False  # the server does not send base64, to remember per server
 
     def lower(self, size: int, *, remember: bool) -> None:
         """Use at most `size` inputs per batch from now on."""
         self.size = min(self.size, size)
         if remember:
             self.learned = size if self.learned is None else min(self.learned, size)
+
+    def use_floats(self) -> None:
+        """Ask for vectors as floats from now on (the server does not send base64)."""
+        self.encoding = "float"
+        self.floats_only = True
 
 
 def batch_flow(plan: EmbeddingPlan, span: range, limit: BatchLimit) -> Generator[HTTPCall, Reply, EmbeddedBatch]:
@@ -278,15 +322,22 @@ def batch_flow(plan: EmbeddingPlan, span: range, limit: BatchLimit) -> Generator
         if len(part) > limit.size:  # this or another batch of the call has found a smaller limit
             todo.extendleft(reversed(plan.split(part, limit.size)))
             continue
+        asked = limit.encoding if plan.wire == "openai" else "float"
         try:
-            reply = yield plan.call(part)
+            reply = yield plan.call(part, asked)
         except APIStatusError as err:
+            if asked == "base64" and refuses_base64(err.status_code, str(err)):
+                limit.use_floats()
+                todo.appendleft(part)
+                continue
             smaller = smaller_batch_size(err.status_code, str(err), len(part))
             if smaller is None:
                 raise
             limit.lower(smaller[0], remember=smaller[1])
             todo.appendleft(part)
             continue
+        if asked == "base64" and _answered_floats(reply.body):
+            limit.use_floats()  # the server ignored `encoding_format`: no need to ask it again
         done.append(plan.read(part, reply))
     return _combine(done)
 
@@ -298,16 +349,22 @@ def plan_embeddings(
     wire: EmbeddingWire,
     model: str,
     normalize: bool,
-    encoding_format: str,
+    encoding_format: str | None,
     dimensions: int | None,
     max_batch_size: int,
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
     request_model: str | None = None,
     extras: Extras = NO_EXTRAS,
+    wire_format: EncodingFormat = "float",
 ) -> EmbeddingPlan:
-    """Split the inputs into batches the server accepts; one request per batch, in input order."""
+    """Split the inputs into batches the server accepts; one request per batch, in input order.
+
+    `encoding_format` is what the caller gets back (None: floats); `wire_format` how an OpenAI-compatible route
+    is asked to send the vectors.
+    """
     fmt = check_embedding_format(normalize, encoding_format, dimensions)
     batches = tuple(tei.plan_batches(inputs, max_batch_size=max_batch_size, max_payload_bytes=max_payload_bytes))
     return EmbeddingPlan(
-        model, wire, url, inputs, batches, normalize, fmt, dimensions, request_model, max_payload_bytes, extras
-    )
+        model, wire, url, inputs, batches, normalize, fmt, dimensions, request_model, max_payload_bytes, extras,
+        wire_format,
+    )  # fmt: skip

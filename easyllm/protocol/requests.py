@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 from easyllm.errors import InvalidParameterError
 from easyllm.log import enable_console_logging
 from easyllm.prompt_utils import PromptFormat, resolve_prompt_format
-from easyllm.protocol.embeddings import EmbeddingPlan, EmbeddingWire, check_embedding_format, plan_embeddings
+from easyllm.protocol.embeddings import (
+    EmbeddingPlan,
+    EmbeddingWire,
+    EncodingFormat,
+    check_embedding_format,
+    plan_embeddings,
+)
 from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import CompletionPlan, GenerationPlan, plan_generation
 from easyllm.protocol.inputs import check_embedding_input, check_messages, check_prompt
@@ -84,11 +90,12 @@ class EmbedCall:
     inputs: Sequence[str]
     model: str | None
     normalize: bool
-    encoding_format: str
+    encoding_format: str | None  # what the caller gets back; None: not chosen (floats)
     dimensions: int | None
     max_batch_size: int
     engine: str = "auto"
     extras: Extras = field(default=NO_EXTRAS)
+    floats_only: bool = False  # this server was found not to send base64 vectors
 
 
 #: The last resort (with a warning) for a TGI without the Messages API when no prompt builder is set anywhere.
@@ -208,8 +215,15 @@ def messages_text_plan(call: TextCall, wire: ChatWire, url: str, *, body_model: 
     return plan.with_extras(call.extras) if call.extras else plan
 
 
-def embedding_plan(call: EmbedCall, url: str, wire: EmbeddingWire, *, body_model: str | None = None) -> EmbeddingPlan:
-    """The batches of an embedding call on one route, in the wire form the dialect chose."""
+def embedding_plan(
+    call: EmbedCall,
+    url: str,
+    wire: EmbeddingWire,
+    *,
+    body_model: str | None = None,
+    wire_format: EncodingFormat = "float",
+) -> EmbeddingPlan:
+    """The batches of an embedding call on one route, in the wire form (and vector encoding) the dialect chose."""
     plan = plan_embeddings(
         call.inputs,
         url=url,
@@ -221,6 +235,7 @@ def embedding_plan(call: EmbedCall, url: str, wire: EmbeddingWire, *, body_model
         max_batch_size=call.max_batch_size,
         request_model=body_model,
         extras=call.extras,
+        wire_format=wire_format,
     )
     return plan
 

@@ -8,10 +8,10 @@ and joins multi-line data with newlines, as the SSE specification says.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Protocol
 
 from easyllm.errors import APIResponseValidationError
+from easyllm.protocol.json_decode import loads
 
 if TYPE_CHECKING:
     import httpx
@@ -97,7 +97,7 @@ class SSEPipeline:
 def decode_event(data: str, request: httpx.Request) -> dict[str, Any]:
     """One event's JSON object; data that is not a JSON object raises `APIResponseValidationError`."""
     try:
-        event = json.loads(data)
+        event = loads(data)
     except ValueError as err:
         raise APIResponseValidationError(f"unreadable stream event: {data[:200]!r}", request) from err
     if not isinstance(event, dict):

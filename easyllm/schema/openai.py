@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["OpenAIObject", "to_object"]
+__all__ = ["OpenAIObject", "embeddings_object", "to_object"]
 
 
 class OpenAIObject(dict[str, Any]):
@@ -49,6 +49,18 @@ def to_object(value: dict[str, Any]) -> OpenAIObject:
         elif kind is list:
             obj[key] = _convert_list(item)
     return obj
+
+
+def embeddings_object(value: dict[str, Any]) -> OpenAIObject:
+    """An embedding answer whose items `easyllm.protocol.embeddings` has already checked, vectors not scanned.
+
+    `to_object` would look at every value of every vector for dicts to convert; the vectors are lists of floats
+    (or base64 text) by construction, so only the items, the usage and the answer itself become `OpenAIObject`s.
+    Items already converted (when batches are merged) are kept as they are.
+    """
+    data = [item if type(item) is OpenAIObject else OpenAIObject(item) for item in value["data"]]
+    usage = value.get("usage")
+    return OpenAIObject(value, data=data, usage=OpenAIObject(usage) if type(usage) is dict else usage)
 
 
 def _convert_list(values: list[Any]) -> list[Any]:

@@ -204,3 +204,18 @@ def test_debug_true_shows_the_prompt_sent(make_runner: Any, caplog: pytest.LogCa
         chat(run, debug=True)
     assert "prompt sent:\n<system>Be brief.<user>Hi<assistant>" in caplog.text
     assert any(getattr(h, "_easyllm", False) for h in logging.getLogger("easyllm").handlers)
+
+
+@pytest.mark.parametrize("content", [b"<html>Bad gateway</html>", b'{"generated_text": "caf\xe9"}', b""])
+def test_an_answer_that_is_not_json_or_not_utf8_raises_api_error(make_runner: Any, content: bytes) -> None:
+    run = make_runner(reply(200, content=content))
+    with pytest.raises(errors.APIError, match="non-JSON") as info:
+        chat(run)
+    assert isinstance(info.value.__cause__, ValueError) and len(run.server.requests) == 1
+
+
+def test_an_answer_with_python_s_nan_and_big_integers_reads_as_before(make_runner: Any) -> None:
+    body = b'[{"generated_text": "ok", "details": {"finish_reason": "length", "generated_tokens": 1, '
+    body += b'"seed": 36893488147419103232, "prefill": [], "tokens": [{"id": 1, "text": "ok", "logprob": NaN}]}}]'
+    r = chat(make_runner(reply(200, content=body)))
+    assert r["choices"][0]["message"]["content"] == "ok"

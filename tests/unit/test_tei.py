@@ -18,6 +18,7 @@ from easyllm.protocol.tei import (
     l2_normalize,
     plan_batches,
     truncate_dimensions,
+    unit_length,
     vectors_from_feature_extraction,
 )
 
@@ -165,6 +166,22 @@ def test_l2_normalize_gives_unit_length_same_direction(vec: list[float]) -> None
     norm = math.hypot(*vec)
     assert unit == pytest.approx([x / norm for x in vec])
     assert l2_normalize(unit) == pytest.approx(unit)
+
+
+@given(st.lists(finite, min_size=1, max_size=50).filter(lambda v: any(abs(x) > 1e-3 for x in v)))
+def test_unit_length_keeps_unit_vectors_and_normalises_the_rest(vec: list[float]) -> None:
+    unit = unit_length(vec)
+    assert math.hypot(*unit) == pytest.approx(1.0, abs=2e-6)
+    assert unit == pytest.approx(l2_normalize(vec), rel=2e-6, abs=1e-12)
+    assert unit_length(unit) is unit  # already unit length: the same list, nothing divided
+
+
+def test_unit_length_of_float32_values_of_a_unit_vector_is_the_vector() -> None:
+    values = [((i * 7919) % 1000) / 1000.0 - 0.5 for i in range(384)]
+    norm = math.hypot(*values)
+    as_sent = decode_base64(encode_base64([v / norm for v in values]))  # what a server's float32 answer holds
+    assert unit_length(as_sent) is as_sent
+    assert unit_length([0.0, 0.0]) == [0.0, 0.0]
 
 
 def test_truncate_dimensions_keeps_prefix_and_renormalises() -> None:
