@@ -10,10 +10,11 @@ Turn it on with `cache=` on a call, on a client (`HuggingFace(cache=...)`) or on
 - a `Cache(path, max_size=..., ttl=..., completions=...)`;
 - `False` (or None): no cache, e.g. to turn a client's cache off for one call.
 
-It is built on diskcache (SQLite and files, safe across threads and processes), with values stored as JSON (never
-pickled). Keys are SHA-256 digests of the canonical request (`easyllm.protocol.caching`); the token is never part
-of a key or a value. What is cached: embeddings per input text; chat and text completions when reproducible
-(greedy or with a fixed `seed`), or always with `completions="always"`.
+It is built on diskcache (SQLite and files, safe across threads and processes), with values stored as JSON text
+(nothing is ever unpickled: an entry that is not JSON text reads as a miss). Keys are SHA-256 digests of the
+canonical request (`easyllm.protocol.caching`); the token is never part of a key or a value. What is cached:
+embeddings per input text; chat and text completions when reproducible (greedy or with a fixed `seed`), or always
+with `completions="always"`.
 
 Example:
     >>> import easyllm
@@ -25,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -103,9 +105,7 @@ class Cache:
                 if self._store is None:
                     import diskcache
 
-                    self._store = diskcache.Cache(
-                        str(self.path), size_limit=self.max_size, disk=diskcache.JSONDisk, disk_compress_level=1
-                    )
+                    self._store = diskcache.Cache(str(self.path), size_limit=self.max_size, disk=_text_disk())
                 store = self._store
         return store
 
@@ -116,28 +116,28 @@ class Cache:
 
     def get(self, key: str) -> Any:
         """The value stored under `key`, or None (counted as a hit or a miss)."""
-        value = self._disk().get(key)
+        value = _loads(self._disk().get(key))
         self._count(value is not None, value is None)
         return value
 
     def get_many(self, keys: Sequence[str]) -> list[Any]:
         """The values stored under `keys` (None where missing), each counted as a hit or a miss."""
-        store = self._disk()
-        values = [store.get(key) for key in keys]
+        get = self._disk().get
+        values = [_loads(get(key)) for key in keys]
         found = sum(value is not None for value in values)
         self._count(found, len(values) - found)
         return values
 
     def set(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable `value` under `key` (expiring after `ttl`)."""
-        self._disk().set(key, value, expire=self.ttl)
+        self._disk().set(key, json.dumps(value, separators=(",", ":")), expire=self.ttl)
 
     def set_many(self, items: Iterable[tuple[str, Any]]) -> None:
         """Store several values in one transaction."""
         store = self._disk()
         with store.transact():
             for key, value in items:
-                store.set(key, value, expire=self.ttl)
+                store.set(key, json.dumps(value, separators=(",", ":")), expire=self.ttl)
 
     def clear(self) -> None:
         """Remove every entry (of every process using this folder) and reset `stats`."""
@@ -160,6 +160,35 @@ class Cache:
             store, self._store = self._store, None
         if store is not None:
             store.close()
+
+
+def _loads(text: object) -> Any:
+    """A stored value, or None for a miss or for anything that is not JSON text."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+_disk_class: Any = None
+
+
+def _text_disk() -> Any:
+    """A diskcache `Disk` that keeps strings as they are and never unpickles (a pickled entry reads as a miss)."""
+    global _disk_class
+    if _disk_class is None:
+        import diskcache
+
+        class TextDisk(diskcache.Disk):  # type: ignore[misc]
+            def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+                if mode == diskcache.core.MODE_PICKLE:
+                    return None
+                return super().fetch(mode, filename, value, read)
+
+        _disk_class = TextDisk
+    return _disk_class
 
 
 #: What `cache=` takes (see the module docstring).
