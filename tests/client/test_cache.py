@@ -321,3 +321,13 @@ def test_two_processes_share_the_cache(tmp_path: Path) -> None:
     server.texts.clear()
     run("sync", server, embed_call(["only here"]), base_url=V1, cache=folder)
     assert server.texts == []  # what the other process stored is found here
+
+
+def test_an_entry_that_is_not_json_text_reads_as_a_miss(cache: easyllm.Cache) -> None:
+    import diskcache
+
+    with diskcache.Cache(str(cache.path)) as raw:
+        raw.set("pickled", {"answer": 1})  # diskcache's default Disk pickles a dict
+        raw.set("text", "not json")
+    assert cache.get("pickled") is None and cache.get("text") is None
+    assert cache.stats == (0, 2)
