@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from easyllm.errors import APIError
@@ -33,7 +34,12 @@ _lock = threading.Lock()
 
 def is_router(settings: Settings) -> bool:
     """Whether a call goes to the Hugging Face router (whose price list then applies)."""
-    return settings.pool is None and urlsplit(settings.api_base).netloc == urlsplit(ROUTER_ORIGIN).netloc
+    return settings.pool is None and _on_router(settings.api_base)
+
+
+@lru_cache(maxsize=64)
+def _on_router(api_base: str) -> bool:
+    return urlsplit(api_base).netloc == urlsplit(ROUTER_ORIGIN).netloc
 
 
 def forget_router_prices() -> None:
