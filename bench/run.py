@@ -367,7 +367,7 @@ def section_g(cfg: Config) -> list[str]:
     params = {"texts": texts, "rounds": max(1, cfg.embed["rounds"])}
     servers = [start_server("--embed-slots", str(POOL_SLOTS)) for _ in range(2)]
     try:
-        bases = [base for _, base in servers]
+        bases = [base + "/d16" for _, base in servers]  # 16-float vectors: the servers' capacity is what counts
         results = []
         for rep in range(cfg.repeats):
             one = run_worker("easyllm", "pool", bases[0], params)
@@ -380,8 +380,8 @@ def section_g(cfg: Config) -> list[str]:
     requests = math.ceil(texts / BATCH_LIMIT)
     rows = [
         f"## G. Several endpoints: {texts:,} texts through 1 endpoint vs a list of 2 (each endpoint embeds at most "
-        f"{POOL_SLOTS} batches at once, {EMBED_LATENCY_MS:g} ms each; easyllm's default {DEFAULT_CONCURRENCY} "
-        "batches in flight)",
+        f"{POOL_SLOTS} batches at once, {EMBED_LATENCY_MS:g} ms each, 16-float vectors; easyllm's default "
+        f"{DEFAULT_CONCURRENCY} batches in flight)",
         "",
         f"{requests} requests; ideal with 1 endpoint = {requests} × {EMBED_LATENCY_MS:g} ms ÷ {POOL_SLOTS} = "
         f"{requests * EMBED_LATENCY_MS / 1000 / POOL_SLOTS:.2f} s, with 2 = half of that.",

@@ -105,7 +105,10 @@ class Cache:
                 if self._store is None:
                     import diskcache
 
-                    self._store = diskcache.Cache(str(self.path), size_limit=self.max_size, disk=_text_disk())
+                    # Culling runs once per write batch (`_bound`), not inside every `set`.
+                    self._store = diskcache.Cache(
+                        str(self.path), size_limit=self.max_size, cull_limit=0, disk=_text_disk()
+                    )
                 store = self._store
         return store
 
@@ -130,14 +133,17 @@ class Cache:
 
     def set(self, key: str, value: Any) -> None:
         """Store a JSON-serialisable `value` under `key` (expiring after `ttl`)."""
-        self._disk().set(key, json.dumps(value, separators=(",", ":")), expire=self.ttl)
+        store = self._disk()
+        store.set(key, json.dumps(value, separators=(",", ":")), expire=self.ttl)
+        store.cull()
 
     def set_many(self, items: Iterable[tuple[str, Any]]) -> None:
-        """Store several values in one transaction."""
+        """Store several values in one transaction, then drop expired and (beyond `max_size`) the oldest entries."""
         store = self._disk()
         with store.transact():
             for key, value in items:
                 store.set(key, json.dumps(value, separators=(",", ":")), expire=self.ttl)
+        store.cull()
 
     def clear(self) -> None:
         """Remove every entry (of every process using this folder) and reset `stats`."""

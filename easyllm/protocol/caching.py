@@ -116,16 +116,23 @@ def embedding_keys(dialect: str, identity: Mapping[str, Any], texts: Sequence[st
 
 
 def pack_embedding(model: str, embedding: list[float] | str) -> list[Any]:
-    """An embedding as stored: `[model, "f64", base64 of the float64 values]`, or `[model, "b64", the string]`.
+    """An embedding as stored: `[model, "f32" or "f64", base64 of the values]`, or `[model, "b64", the string]`.
 
-    Float64 bytes (little-endian) keep every value exactly as the server sent it, and read back fast.
+    Values are kept exactly as the server sent them: as float32 when every one is a float32 (TEI and most servers
+    compute in float32), else as float64; little-endian either way.
+
+    Example:
+        >>> pack_embedding("m", [0.5, -2.0])
+        ['m', 'f32', 'AAAAPwAAAMA=']
     """
     if isinstance(embedding, str):
         return [model, "b64", embedding]
-    values = array("d", embedding)
+    single = array("f", embedding)
+    values = single if single.tolist() == embedding else array("d", embedding)
     if sys.byteorder == "big":  # pragma: no cover - stored little-endian everywhere
         values.byteswap()
-    return [model, "f64", base64.b64encode(values.tobytes()).decode("ascii")]
+    form = "f32" if values.typecode == "f" else "f64"
+    return [model, form, base64.b64encode(values.tobytes()).decode("ascii")]
 
 
 def unpack_embedding(value: object) -> tuple[str, list[float] | str] | None:
@@ -135,16 +142,19 @@ def unpack_embedding(value: object) -> tuple[str, list[float] | str] | None:
     model, form, data = value
     if form == "b64":
         return model, data
-    if form != "f64":
+    if form not in _FORMS:
         return None
+    values = array(_FORMS[form])
     raw = base64.b64decode(data)
-    if len(raw) % 8:
+    if len(raw) % values.itemsize:
         return None
-    values = array("d")
     values.frombytes(raw)
     if sys.byteorder == "big":  # pragma: no cover
         values.byteswap()
     return model, values.tolist()
+
+
+_FORMS = {"f32": "f", "f64": "d"}
 
 
 def merge_embeddings(
