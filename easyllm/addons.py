@@ -134,7 +134,8 @@ def complete(
             return Stream.replay(hit, chunk_convert)
         if hit is not None:
             return convert(hit)
-    price = price_for(call.model, addons.prices, prices.router_table(transport) if addons.router else None)
+    table = prices.router_table(transport) if addons.router and prices.priced_by_router(plan.calls) else None
+    price = price_for(call.model, addons.prices, table)
     whole, part, chunks = _recorders(addons.cache, key, convert, chunk_convert, price)
     result = calls.send_plan(plan, transport, whole, part)
     if isinstance(result, Stream) and key is not None and addons.cache is not None:
@@ -156,7 +157,8 @@ async def acomplete(
             return AsyncStream.replay(hit, chunk_convert)
         if hit is not None:
             return convert(hit)
-    table = await prices.arouter_table(transport) if addons.router else None
+    by_router = addons.router and prices.priced_by_router(plan.calls)
+    table = await prices.arouter_table(transport) if by_router else None
     price = price_for(call.model, addons.prices, table)
     whole, part, chunks = _recorders(addons.cache, key, convert, chunk_convert, price)
     result = await calls.asend_plan(plan, transport, whole, part)
@@ -237,10 +239,13 @@ def embed(
     engine: str,
     addons: AddOns | None,
 ) -> T:
-    """`embedding_calls.embed_inputs` with the cache (per input text) and the cost."""
-    if addons is None:
+    """`embedding_calls.embed_inputs` with the cache (per input text) and the cost.
+
+    The cost comes from the caller's prices only: the router's list has no embedding models.
+    """
+    if addons is None or (addons.cache is None and not addons.prices):
         return embedding_calls.embed_inputs(settings, args, transport, convert, options, engine)
-    price = price_for(args.get("model"), addons.prices, prices.router_table(transport) if addons.router else None)
+    price = price_for(args.get("model"), addons.prices, None)
     if addons.cache is None:
         whole = embedding_calls.embed_inputs(settings, args, transport, to_object, options, engine)
         answer = add_cost(dict(whole), price)
@@ -271,10 +276,9 @@ async def aembed(
     addons: AddOns | None,
 ) -> T:
     """Async twin of `embed` (the cache's disk work runs in a thread)."""
-    if addons is None:
+    if addons is None or (addons.cache is None and not addons.prices):
         return await embedding_calls.aembed_inputs(settings, args, transport, convert, options, engine)
-    table = await prices.arouter_table(transport) if addons.router else None
-    price = price_for(args.get("model"), addons.prices, table)
+    price = price_for(args.get("model"), addons.prices, None)
     if addons.cache is None:
         whole = await embedding_calls.aembed_inputs(settings, args, transport, to_object, options, engine)
         answer = add_cost(dict(whole), price)

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from easyllm import embedding_calls, probing
+from easyllm import embedding_calls, prices, probing
 from easyllm.dialects import ChatCall, Dialect, TextCall, check_model
 from easyllm.errors import APIStatusError
 from easyllm.protocol.embeddings import DEFAULT_CONCURRENCY
@@ -70,9 +70,10 @@ async def _map_tasks(fn: Callable[[HTTPCall], Awaitable[R]], calls: Sequence[HTT
 
 
 def forget_servers() -> None:
-    """Forget what was learned about servers (kinds, batch limits, missing routes); they are asked again."""
+    """Forget what was learned about servers (kinds, batch limits, missing routes, the router's prices)."""
     embedding_calls.forget_batch_sizes()
     probing.forget()
+    prices.forget_router_prices()
     _missing_routes.clear()
 
 

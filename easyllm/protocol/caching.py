@@ -142,9 +142,9 @@ def unpack_embedding(value: object) -> tuple[str, list[float] | str] | None:
     model, form, data = value
     if form == "b64":
         return model, data
-    if form not in _FORMS:
+    if form not in ("f32", "f64"):
         return None
-    values = array(_FORMS[form])
+    values = array("f") if form == "f32" else array("d")
     raw = base64.b64decode(data)
     if len(raw) % values.itemsize:
         return None
@@ -152,9 +152,6 @@ def unpack_embedding(value: object) -> tuple[str, list[float] | str] | None:
     if sys.byteorder == "big":  # pragma: no cover
         values.byteswap()
     return model, values.tolist()
-
-
-_FORMS = {"f32": "f", "f64": "d"}
 
 
 def merge_embeddings(
