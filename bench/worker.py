@@ -97,16 +97,16 @@ def _embed_requests(base: str) -> int:
 
 
 def cached(base: str, p: dict[str, Any]) -> dict[str, Any]:
-    """F: the same corpus embedded twice through the module facade with `cache=`: cold, then from the cache."""
+    """F: the corpus without a cache, then twice with `cache=`: cold (all sent and stored), then from the cache."""
     from easyllm.clients import huggingface
 
     texts = _corpus(p["texts"])
-    huggingface.Embedding.create(input=texts[:64], api_base=base)  # warm-up: imports, connections, /info
+    huggingface.Embedding.create(input=texts[:64], api_base=base, engine="tei")  # warm-up: imports, /info
     out: dict[str, Any] = {}
-    for name in ("cold", "warm"):
+    for name, cache in (("none", False), ("cold", p["folder"]), ("warm", p["folder"])):
         server_stats(base, reset=True)
         t0 = time.perf_counter()
-        answer = huggingface.Embedding.create(input=texts, api_base=base, cache=p["folder"])
+        answer = huggingface.Embedding.create(input=texts, api_base=base, engine="tei", cache=cache)
         out[name] = time.perf_counter() - t0
         out[f"{name}_requests"] = _embed_requests(base)
         assert len(answer.data) == len(texts)
@@ -118,13 +118,13 @@ def pooled(bases: list[str], p: dict[str, Any]) -> dict[str, Any]:
     from easyllm.clients import huggingface
 
     texts = _corpus(p["texts"])
-    huggingface.Embedding.create(input=texts[:64], api_base=bases)  # warm-up
+    huggingface.Embedding.create(input=texts[:64], api_base=bases, engine="tei")  # warm-up
     walls, shares = [], []
     for _ in range(p["rounds"]):
         for base in bases:
             server_stats(base, reset=True)
         t0 = time.perf_counter()
-        answer = huggingface.Embedding.create(input=texts, api_base=bases)
+        answer = huggingface.Embedding.create(input=texts, api_base=bases, engine="tei")
         walls.append(time.perf_counter() - t0)
         assert len(answer.data) == len(texts)
         shares = [_embed_requests(base) for base in bases]
