@@ -82,8 +82,8 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    args = ["--embed-latency-ms", str(EMBED_LATENCY_MS), "--batch-limit", str(BATCH_LIMIT)]
+def start_server(*more: str) -> tuple[subprocess.Popen[str], str]:
+    args = ["--embed-latency-ms", str(EMBED_LATENCY_MS), "--batch-limit", str(BATCH_LIMIT), *more]
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.server", *args], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=worker_env()
     )
@@ -227,7 +227,7 @@ def machine() -> str:
     )
 
 
-SECTIONS = "A,B,V,R,K,C,E,D"
+SECTIONS = "A,B,V,R,K,C,E,F,D,G"
 
 
 def load() -> str:
@@ -270,6 +270,7 @@ def main() -> None:
             ("K", section_k),
             ("C", section_c),
             ("E", section_e),
+            ("F", section_f),
         ):
             if key in only:
                 lines += section(cfg, base)
@@ -277,6 +278,8 @@ def main() -> None:
         stop_server(proc)
     if "D" in only:
         lines += section_d(cfg)
+    if "G" in only:
+        lines += section_g(cfg)
 
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = "quick" if args.quick else "full"
@@ -471,6 +474,78 @@ def section_e(cfg: Config, base: str) -> list[str]:
         grow = b["rss_after"] - a["rss_after"]
         rows.append(f"| {client} | {a['rss_after']:.1f} MB | {b['rss_after']:.1f} MB | {grow:+.1f} MB |")
         print(f"  memory {client} done", file=sys.stderr)
+    return [*rows, ""]
+
+
+def section_f(cfg: Config, base: str) -> list[str]:
+    import tempfile
+
+    texts = cfg.embed["texts"]
+    rows = [
+        f"## F. Cache: {texts:,} texts embedded twice with `cache=` (TEI `/embed`, {EMBED_LATENCY_MS:g} ms per "
+        f"request, batch limit {BATCH_LIMIT}), a fresh cache folder each repeat",
+        "",
+        "| repeat | no cache | first run (all sent, then stored) | requests | second run (from the cache) | requests |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for rep in range(cfg.repeats):
+        with tempfile.TemporaryDirectory(prefix="easyllm-bench-cache-") as folder:
+            r = run_worker("easyllm", "cache", base, {"texts": texts, "folder": folder})
+        if r is None:
+            rows.append(f"| {rep + 1} | n/a | n/a | | n/a | |")
+            continue
+        rows.append(
+            f"| {rep + 1} | {r['none']:.2f} s | {r['cold']:.2f} s | {r['cold_requests']} | {r['warm']:.2f} s | "
+            f"{r['warm_requests']} |"
+        )
+        print(f"  cache repeat {rep + 1}/{cfg.repeats} done", file=sys.stderr)
+    return [*rows, ""]
+
+
+POOL_SLOTS = 4
+#: G's servers answer in 50 ms, so they (not the client's CPU on a shared machine) are the bottleneck.
+POOL_LATENCY_MS = 50.0
+
+
+def section_g(cfg: Config) -> list[str]:
+    from easyllm.calls import DEFAULT_CONCURRENCY
+
+    texts = cfg.embed["texts"]
+    params = {"texts": texts, "rounds": max(1, cfg.embed["rounds"])}
+    servers = [
+        start_server("--embed-slots", str(POOL_SLOTS), "--embed-latency-ms", str(POOL_LATENCY_MS)) for _ in range(2)
+    ]
+    try:
+        bases = [base + "/d16" for _, base in servers]  # 16-float vectors: the servers' capacity is what counts
+        results = []
+        for rep in range(cfg.repeats):
+            one = run_worker("easyllm", "pool", bases[0], params)
+            two = run_worker("easyllm", "pool", ",".join(bases), params)
+            results.append((one, two))
+            print(f"  pool repeat {rep + 1}/{cfg.repeats} done", file=sys.stderr)
+    finally:
+        for proc, _ in servers:
+            stop_server(proc)
+    requests = math.ceil(texts / BATCH_LIMIT)
+    rows = [
+        f"## G. Several endpoints: {texts:,} texts through 1 endpoint vs a list of 2 (each endpoint embeds at most "
+        f"{POOL_SLOTS} batches at once, {POOL_LATENCY_MS:g} ms each, 16-float vectors; easyllm's default "
+        f"{DEFAULT_CONCURRENCY} batches in flight)",
+        "",
+        f"{requests} requests; ideal with 1 endpoint = {requests} × {POOL_LATENCY_MS:g} ms ÷ {POOL_SLOTS} = "
+        f"{requests * POOL_LATENCY_MS / 1000 / POOL_SLOTS:.2f} s, with 2 = half of that.",
+        "",
+        "| repeat | 1 endpoint | 2 endpoints | requests per endpoint | speed-up |",
+        "|---:|---:|---:|---|---:|",
+    ]
+    for rep, (one, two) in enumerate(results):
+        if one is None or two is None:
+            rows.append(f"| {rep + 1} | n/a | n/a | | |")
+            continue
+        shares = " / ".join(str(n) for n in two["requests"])
+        rows.append(
+            f"| {rep + 1} | {one['wall']:.2f} s | {two['wall']:.2f} s | {shares} | {one['wall'] / two['wall']:.2f}× |"
+        )
     return [*rows, ""]
 
 

@@ -1,6 +1,6 @@
 """A local server that costs almost nothing: TGI, TEI and OpenAI routes answered from precomputed bodies.
 
-Run as `python -m bench.server [--embed-latency-ms 20] [--batch-limit 32] [--pace-ms 0]`; it binds
+Run as `python -m bench.server [--embed-latency-ms 20] [--batch-limit 32] [--pace-ms 0] [--embed-slots 0]`; it binds
 127.0.0.1 on a free port, prints `PORT <n>` on its first stdout line, and serves until it is killed (by PID,
 by whoever started it).
 
@@ -8,7 +8,8 @@ Routes (HTTP/1.1, keep-alive; streams use chunked encoding, one SSE event per ch
 
 - `POST /` (TGI root route: a list of one answer, or an SSE stream when the body says `"stream": true`),
   `POST /generate`, `POST /generate_stream`: `max_new_tokens` tokens (default 32) with details;
-- `POST /embed` (TEI): one vector per input, after `--embed-latency-ms`; 413 over `--batch-limit` inputs;
+- `POST /embed` (TEI): one vector per input, after `--embed-latency-ms`; 413 over `--batch-limit` inputs; with
+  `--embed-slots N`, at most N batches are embedded at once and the others queue (a server of bounded capacity);
   under a `/d<N>` prefix (`/d16/embed`, `/d16/info`) the vectors have N floats instead of 384;
 - `POST /rerank` (TEI): one `{index, score}` per text, best first, at once (its row measures CPU per call);
 - `GET /info`: TEI's (`model_type`), with `max_client_batch_size` and the model id;
@@ -162,7 +163,8 @@ def tei_rerank(n: int) -> bytes:
 
 
 class Server:
-    def __init__(self, embed_latency: float, batch_limit: int, pace: float) -> None:
+    def __init__(self, embed_latency: float, batch_limit: int, pace: float, slots: int = 0) -> None:
+        self.slots = asyncio.Semaphore(slots) if slots else None
         self.embed_latency = embed_latency
         self.batch_limit = batch_limit
         self.pace = pace
@@ -256,7 +258,10 @@ class Server:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if self.embed_latency:
+            if self.slots is not None:
+                async with self.slots:
+                    await asyncio.sleep(self.embed_latency)
+            elif self.embed_latency:
                 await asyncio.sleep(self.embed_latency)
         finally:
             self.in_flight -= 1
@@ -278,7 +283,7 @@ class Server:
 
 
 async def main(args: argparse.Namespace) -> None:
-    server = Server(args.embed_latency_ms / 1000, args.batch_limit, args.pace_ms / 1000)
+    server = Server(args.embed_latency_ms / 1000, args.batch_limit, args.pace_ms / 1000, args.embed_slots)
     listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, backlog=256)
     port = listener.sockets[0].getsockname()[1]
     print(f"PORT {port}", flush=True)
@@ -291,6 +296,7 @@ if __name__ == "__main__":
     parser.add_argument("--embed-latency-ms", type=float, default=20.0)
     parser.add_argument("--batch-limit", type=int, default=32)
     parser.add_argument("--pace-ms", type=float, default=0.0)
+    parser.add_argument("--embed-slots", type=int, default=0)
     try:
         asyncio.run(main(parser.parse_args()))
     except KeyboardInterrupt:

@@ -108,6 +108,49 @@ def rerank(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
     return {"cpu_per_op": statistics.median(rounds), "rounds": rounds}
 
 
+def _corpus(count: int) -> list[str]:
+    return [f"passage {i}: the quick brown fox jumps over the lazy dog" for i in range(count)]
+
+
+def _embed_requests(base: str) -> int:
+    return sum(v for k, v in server_stats(base)["counts"].items() if k.endswith("/embed"))
+
+
+def cached(base: str, p: dict[str, Any]) -> dict[str, Any]:
+    """F: the corpus without a cache, then twice with `cache=`: cold (all sent and stored), then from the cache."""
+    from easyllm.clients import huggingface
+
+    texts = _corpus(p["texts"])
+    huggingface.Embedding.create(input=texts[:64], api_base=base, engine="tei")  # warm-up: imports, /info
+    out: dict[str, Any] = {}
+    for name, cache in (("none", False), ("cold", p["folder"]), ("warm", p["folder"])):
+        server_stats(base, reset=True)
+        t0 = time.perf_counter()
+        answer = huggingface.Embedding.create(input=texts, api_base=base, engine="tei", cache=cache)
+        out[name] = time.perf_counter() - t0
+        out[f"{name}_requests"] = _embed_requests(base)
+        assert len(answer.data) == len(texts)
+    return out
+
+
+def pooled(bases: list[str], p: dict[str, Any]) -> dict[str, Any]:
+    """G: the corpus embedded through one or several endpoints (`api_base` as a list)."""
+    from easyllm.clients import huggingface
+
+    texts = _corpus(p["texts"])
+    huggingface.Embedding.create(input=texts[:64], api_base=bases, engine="tei")  # warm-up
+    walls, shares = [], []
+    for _ in range(p["rounds"]):
+        for base in bases:
+            server_stats(base, reset=True)
+        t0 = time.perf_counter()
+        answer = huggingface.Embedding.create(input=texts, api_base=bases, engine="tei")
+        walls.append(time.perf_counter() - t0)
+        assert len(answer.data) == len(texts)
+        shares = [_embed_requests(base) for base in bases]
+    return {"wall": statistics.median(walls), "walls": walls, "requests": shares}
+
+
 def memory(a: Adapter, p: dict[str, Any]) -> dict[str, Any]:
     assert a.stream is not None
     a.stream(100)
@@ -135,6 +178,14 @@ def main() -> None:
     if name in ("httpx", "httpx+orjson"):
         decoder = "orjson" if name == "httpx+orjson" else "json"
         adapter: Adapter | None = raw_httpx(base, params.get("concurrency", 1), decoder)
+
+
+    if scenario in ("cache", "pool"):  # easyllm only: `base` is one URL, or several joined by commas
+        result = cached(base, params) if scenario == "cache" else pooled(base.split(","), params)
+        print(json.dumps(result))
+        return
+    if name == "httpx":
+        adapter: Adapter | None = raw_httpx(base, params.get("concurrency", 1))
     elif name == "httpx-seq":
         adapter = raw_httpx(base, 1)
     else:

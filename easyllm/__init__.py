@@ -38,10 +38,15 @@ __version__ = "0.7.0"
 # The client classes pull in httpx, pydantic and tenacity: they load on first use (PEP 562), so `import easyllm`
 # and `import easyllm.clients.huggingface` stay fast (bench/ measures it).
 if TYPE_CHECKING:
+    from easyllm.cache import Cache, CacheStats
     from easyllm.client import AsyncHuggingFace, HuggingFace
+    from easyllm.endpoints import EndpointPool
     from easyllm.streaming import AsyncStream, Stream
 
 _LAZY = {
+    "Cache": "easyllm.cache",
+    "CacheStats": "easyllm.cache",
+    "EndpointPool": "easyllm.endpoints",
     "AsyncHuggingFace": "easyllm.client",
     "HuggingFace": "easyllm.client",
     "AsyncStream": "easyllm.streaming",
@@ -76,8 +81,11 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "Cache",
+    "CacheStats",
     "ConflictError",
     "EasyLLMError",
+    "EndpointPool",
     "GoneError",
     "HuggingFace",
     "InternalServerError",

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from easyllm import embedding_calls, probing
+from easyllm import embedding_calls, prices, probing
 from easyllm.dialects import ChatCall, Dialect, TextCall, check_model
 from easyllm.errors import APIStatusError
 from easyllm.protocol.embeddings import DEFAULT_CONCURRENCY
@@ -29,7 +29,17 @@ from easyllm.transport import AsyncTransport, SyncTransport
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_CONCURRENCY", "acomplete", "complete", "forget_servers", "plan_call"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "acomplete",
+    "aprepare",
+    "asend_plan",
+    "complete",
+    "forget_servers",
+    "plan_call",
+    "prepare",
+    "send_plan",
+]
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -60,9 +70,10 @@ async def _map_tasks(fn: Callable[[HTTPCall], Awaitable[R]], calls: Sequence[HTT
 
 
 def forget_servers() -> None:
-    """Forget what was learned about servers (kinds, batch limits, missing routes); they are asked again."""
+    """Forget what was learned about servers (kinds, batch limits, missing routes, the router's prices)."""
     embedding_calls.forget_batch_sizes()
     probing.forget()
+    prices.forget_router_prices()
     _missing_routes.clear()
 
 
@@ -159,31 +170,62 @@ def plan_call(call: Call) -> CompletionPlan:
     return _plan_with(probing.current(call.settings, call.engine), call)
 
 
-def complete(call: Call, transport: SyncTransport, convert: Convert[T], chunk_convert: Convert[C]) -> T | Stream[C]:
-    """Send a chat/text call: `convert` shapes a whole answer, `chunk_convert` each streamed chunk.
+def prepare(call: Call, transport: SyncTransport) -> tuple[Dialect, CompletionPlan]:
+    """The dialect and plan of a call, checked and planned before anything is sent.
 
-    The call is checked and planned before anything is sent; where the server's kind changes the request and is
-    not known yet, the server is probed once and the call planned again. A 404/405 on a route with an
-    alternative switches to it (remembered per route); a 500 that reads like a validation error becomes
-    `UnprocessableEntityError`.
+    Where the server's kind changes the request and is not known yet, the server is probed once and the call
+    planned again.
     """
     plan = plan_call(call)
-    if probing.pending(call.settings, call.engine, _purpose(call)):
-        plan = _plan_with(probing.dialect(call.settings, call.engine, _purpose(call), transport), call)
+    if not probing.pending(call.settings, call.engine, _purpose(call)):
+        return probing.current(call.settings, call.engine), plan
+    dialect = probing.dialect(call.settings, call.engine, _purpose(call), transport)
+    return dialect, _plan_with(dialect, call)
+
+
+async def aprepare(call: Call, transport: AsyncTransport) -> tuple[Dialect, CompletionPlan]:
+    """Async twin of `prepare`."""
+    plan = plan_call(call)
+    if not probing.pending(call.settings, call.engine, _purpose(call)):
+        return probing.current(call.settings, call.engine), plan
+    dialect = await probing.adialect(call.settings, call.engine, _purpose(call), transport)
+    return dialect, _plan_with(dialect, call)
+
+
+def send_plan(
+    plan: CompletionPlan, transport: SyncTransport, convert: Convert[T], chunk_convert: Convert[C]
+) -> T | Stream[C]:
+    """Send a prepared plan.
+
+    A 404/405 on a route with an alternative switches to it (remembered per route); a 500 that reads like a
+    validation error becomes `UnprocessableEntityError`.
+    """
     try:
         return _run(plan, transport, convert, chunk_convert)
     except APIStatusError as err:
         return _run(_after_error(plan, err), transport, convert, chunk_convert)
 
 
-async def acomplete(
-    call: Call, transport: AsyncTransport, convert: Convert[T], chunk_convert: Convert[C]
+async def asend_plan(
+    plan: CompletionPlan, transport: AsyncTransport, convert: Convert[T], chunk_convert: Convert[C]
 ) -> T | AsyncStream[C]:
-    """Async twin of `complete`."""
-    plan = plan_call(call)
-    if probing.pending(call.settings, call.engine, _purpose(call)):
-        plan = _plan_with(await probing.adialect(call.settings, call.engine, _purpose(call), transport), call)
+    """Async twin of `send_plan`."""
     try:
         return await _arun(plan, transport, convert, chunk_convert)
     except APIStatusError as err:
         return await _arun(_after_error(plan, err), transport, convert, chunk_convert)
+
+
+def complete(call: Call, transport: SyncTransport, convert: Convert[T], chunk_convert: Convert[C]) -> T | Stream[C]:
+    """Send a chat/text call (`prepare`, then `send_plan`).
+
+    `convert` shapes a whole answer, `chunk_convert` each streamed chunk.
+    """
+    return send_plan(prepare(call, transport)[1], transport, convert, chunk_convert)
+
+
+async def acomplete(
+    call: Call, transport: AsyncTransport, convert: Convert[T], chunk_convert: Convert[C]
+) -> T | AsyncStream[C]:
+    """Async twin of `complete`."""
+    return await asend_plan((await aprepare(call, transport))[1], transport, convert, chunk_convert)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 
+from easyllm.cache import CacheSpec
 from easyllm.client_resources import (
     AsyncChat,
     AsyncCompletions,
@@ -39,6 +40,8 @@ from easyllm.transport import USER_AGENT, AsyncTransport, SyncTransport
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from easyllm.endpoints import EndpointPool
+
 __all__ = ["AsyncHuggingFace", "BaseClient", "HuggingFace"]
 
 
@@ -52,7 +55,8 @@ class BaseClient(Generic[H]):
     Args:
         api_key: the token; else `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI login (read per call).
         base_url: the server (`.../v1` for OpenAI-compatible servers); else `HUGGINGFACE_API_BASE`, else the
-            Inference Providers router (`https://router.huggingface.co/v1`).
+            Inference Providers router (`https://router.huggingface.co/v1`). A list of URLs (or an
+            `easyllm.EndpointPool`) spreads calls over several servers of one model, failing over when one is down.
         timeout: seconds one call may take, retries and waits included (default 600).
         max_retries: retries after the first attempt (default 2).
         prompt_builder: a registered prompt format name or a callable `messages -> str`, for TGI's native route.
@@ -65,13 +69,17 @@ class BaseClient(Generic[H]):
         embedding_concurrency: embedding batches in flight at once (default 8); a call's `max_concurrency` wins.
         http_client: your own `httpx.Client` / `httpx.AsyncClient` (left open when this client closes); by
             default the client owns one.
+        cache: an answer cache for every call (`True`, `"always"`, a folder, or an `easyllm.Cache`); off by
+            default; a call's own `cache=` wins.
+        prices: US dollars per million tokens by model id, `{"org/model": {"input": .., "output": ..}}`, for
+            `usage.cost`; a call's own `prices=` wins.
     """
 
     def __init__(
         self,
         *,
         api_key: str | None = None,
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | EndpointPool | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
         prompt_builder: PromptSpec = None,
@@ -81,6 +89,8 @@ class BaseClient(Generic[H]):
         embedding_batch_size: int | None = None,
         embedding_concurrency: int | None = None,
         http_client: H | None = None,
+        cache: CacheSpec = None,
+        prices: dict[str, dict[str, float]] | None = None,
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url
@@ -91,6 +101,8 @@ class BaseClient(Generic[H]):
         self.stop_sequences = list(stop_sequences) if stop_sequences is not None else None
         self.embedding_batch_size = embedding_batch_size
         self.embedding_concurrency = embedding_concurrency
+        self.cache = cache
+        self.prices = prices
         self._owns_http = http_client is None
         self._http: H = http_client if http_client is not None else self._new_http()
         self._attach_resources()
@@ -114,10 +126,12 @@ class BaseClient(Generic[H]):
         self: Client,
         *,
         api_key: str | None = None,
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | EndpointPool | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
         prompt_builder: PromptSpec = None,
+        cache: CacheSpec = None,
+        prices: dict[str, dict[str, float]] | None = None,
     ) -> Client:
         """A client with some settings changed that shares this one's connection pool (closing either closes it)."""
         config: dict[str, Any] = {
@@ -130,9 +144,12 @@ class BaseClient(Generic[H]):
             "stop_sequences": self.stop_sequences,
             "embedding_batch_size": self.embedding_batch_size,
             "embedding_concurrency": self.embedding_concurrency,
+            "cache": self.cache,
+            "prices": self.prices,
         }
         changes = {"api_key": api_key, "base_url": base_url, "timeout": timeout, "max_retries": max_retries}
-        config.update({k: v for k, v in {**changes, "prompt_builder": prompt_builder}.items() if v is not None})
+        more = {"prompt_builder": prompt_builder, "cache": cache, "prices": prices}
+        config.update({k: v for k, v in {**changes, **more}.items() if v is not None})
         clone = type(self)(http_client=self._http, **config)
         clone._owns_http = self._owns_http
         return clone
@@ -142,8 +159,8 @@ class HuggingFace(BaseClient[httpx.Client]):
     """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`.
 
     Takes the arguments listed on `BaseClient` (`api_key`, `base_url`, `timeout`, `max_retries`,
-    `prompt_builder`, `engine`, `stop_sequences`, `embedding_batch_size`, `embedding_concurrency`,
-    `http_client`: an `httpx.Client`).
+    `prompt_builder`, `engine`, `stop_sequences`, `embedding_batch_size`, `embedding_concurrency`, `cache`,
+    `prices`, `http_client`: an `httpx.Client`).
     """
 
     chat: Chat

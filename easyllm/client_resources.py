@@ -12,7 +12,8 @@ import functools
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
 
-from easyllm import calls, embedding_calls
+from easyllm import addons, embedding_calls
+from easyllm.cache import CacheSpec
 from easyllm.dialects import ChatCall, TextCall
 from easyllm.protocol.embeddings import EmbeddingOptions, embedding_options
 from easyllm.protocol.extras import Extras
@@ -57,6 +58,8 @@ class _SamplingOptions(TypedDict, total=False):
     stream_options: dict[str, bool] | None
     response_format: dict[str, Any] | None
     timeout: float | None
+    cache: CacheSpec
+    prices: dict[str, dict[str, float]] | None
     extra_body: Mapping[str, Any] | None
     extra_headers: Mapping[str, str] | None
     extra_query: Mapping[str, Any] | None
@@ -88,11 +91,18 @@ def _split(options: Mapping[str, Any]) -> tuple[float | None, Extras, dict[str, 
     return rest.pop("timeout", None), extras, rest
 
 
+def _addons(client: BaseClient[Any], settings: Settings, options: dict[str, Any]) -> addons.AddOns | None:
+    """The call's cache and prices, taken out of its options (the call's own first, then the client's)."""
+    cache, prices = options.pop("cache", None), options.pop("prices", None)
+    return addons.addons_for(settings, (cache, client.cache), (prices, client.prices))
+
+
 def _chat_call(
     client: BaseClient[Any], messages: object, model: str | None, stream: bool, options: Mapping[str, Any]
-) -> tuple[Settings, ChatCall]:
+) -> tuple[Settings, ChatCall, addons.AddOns | None]:
     timeout, extras, rest = _split(options)
     settings = client.settings(timeout)
+    more = _addons(client, settings, rest)
     call = ChatCall(
         settings=settings,
         messages=messages,
@@ -104,14 +114,15 @@ def _chat_call(
         engine=client.engine,
         extras=extras,
     )
-    return settings, call
+    return settings, call, more
 
 
 def _completion_call(
     client: BaseClient[Any], prompt: object, model: str | None, stream: bool, options: Mapping[str, Any]
-) -> tuple[Settings, TextCall]:
+) -> tuple[Settings, TextCall, addons.AddOns | None]:
     timeout, extras, rest = _split(options)
     settings = client.settings(timeout)
+    more = _addons(client, settings, rest)
     call = TextCall(
         settings=settings,
         prompt=prompt,
@@ -122,7 +133,7 @@ def _completion_call(
         engine=client.engine,
         extras=extras,
     )
-    return settings, call
+    return settings, call, more
 
 
 def _embedding_args(
@@ -207,9 +218,9 @@ class ChatCompletions:
             stream: stream chunks as they are generated.
             **options: OpenAI's options (`ChatCreateOptions`), and `timeout` for this call.
         """
-        settings, call = _chat_call(self._client, messages, model, stream, options)
+        settings, call, more = _chat_call(self._client, messages, model, stream, options)
         transport = self._client.transport(settings)
-        return calls.complete(call, transport, types.chat_completion, types.chat_chunk)
+        return addons.complete(call, transport, types.chat_completion, types.chat_chunk, more)
 
 
 class Chat:
@@ -268,9 +279,9 @@ class Completions:
             stream: stream chunks as they are generated.
             **options: OpenAI's options (`CompletionCreateOptions`), and `timeout` for this call.
         """
-        settings, call = _completion_call(self._client, prompt, model, stream, options)
+        settings, call, more = _completion_call(self._client, prompt, model, stream, options)
         transport = self._client.transport(settings)
-        return calls.complete(call, transport, types.completion, types.completion_chunk)
+        return addons.complete(call, transport, types.completion, types.completion_chunk, more)
 
 
 class Embeddings:
@@ -295,6 +306,8 @@ class Embeddings:
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
+        cache: CacheSpec = None,
+        prices: dict[str, dict[str, float]] | None = None,
     ) -> CreateEmbeddingResponse:
         """Embed `input`: one vector per input in input order, batched to the server's limit.
 
@@ -313,6 +326,9 @@ class Embeddings:
             extra_body: fields merged into each request's JSON body.
             extra_headers: headers added to each request.
             extra_query: query parameters added to each request.
+            cache: this call's answer cache (`True`, a folder, an `easyllm.Cache`, or `False`), else the
+                client's: each input text is looked up, only the others are sent.
+            prices: US dollars per million tokens by model id, for `usage.cost`, else the client's.
         """
         batching = (batch_size, max_concurrency, show_progress)
         extras = (extra_body, extra_headers, extra_query)
@@ -321,9 +337,8 @@ class Embeddings:
         )
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return embedding_calls.embed_inputs(
-            settings, args, transport, types.embeddings_checked, options, self._client.engine
-        )
+        more = addons.addons_for(settings, (cache, self._client.cache), (prices, self._client.prices))
+        return addons.embed(settings, args, transport, types.embeddings_checked, options, self._client.engine, more)
 
     def iter_batches(
         self,
@@ -344,7 +359,8 @@ class Embeddings:
     ) -> Iterator[CreateEmbeddingResponse]:
         """Embed batch by batch: one response per batch (`index` is the input's position), in input order.
 
-        Takes `create`'s arguments. At most `max_concurrency` batches are in flight and twice that many held, so
+        Takes `create`'s arguments but `cache` and `prices` (the client's `prices` set each batch's `usage.cost`;
+        its cache is not used here). At most `max_concurrency` batches are in flight and twice that many held, so
         memory stays bounded however many inputs there are; bad arguments are refused at the call.
         """
         batching = (batch_size, max_concurrency, show_progress)
@@ -354,9 +370,9 @@ class Embeddings:
         )
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return embedding_calls.iter_embeddings(
-            settings, args, transport, types.embeddings_checked, options, self._client.engine
-        )
+        more = addons.addons_for(settings, (False,), (self._client.prices,))
+        convert = addons.batch_convert(types.embeddings_checked, more, model)
+        return embedding_calls.iter_embeddings(settings, args, transport, convert, options, self._client.engine)
 
 
 # ---------------------------------------------------------------- async
@@ -404,9 +420,9 @@ class AsyncChatCompletions:
         **options: Unpack[ChatCreateOptions],
     ) -> ChatCompletion | AsyncStream[ChatCompletionChunk]:
         """Async `ChatCompletions.create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
-        settings, call = _chat_call(self._client, messages, model, stream, options)
+        settings, call, more = _chat_call(self._client, messages, model, stream, options)
         transport = self._client.transport(settings)
-        return await calls.acomplete(call, transport, types.chat_completion, types.chat_chunk)
+        return await addons.acomplete(call, transport, types.chat_completion, types.chat_chunk, more)
 
 
 class AsyncChat:
@@ -458,9 +474,9 @@ class AsyncCompletions:
         **options: Unpack[CompletionCreateOptions],
     ) -> Completion | AsyncStream[Completion]:
         """Async `Completions.create`; with `stream=True`, an `AsyncStream`."""
-        settings, call = _completion_call(self._client, prompt, model, stream, options)
+        settings, call, more = _completion_call(self._client, prompt, model, stream, options)
         transport = self._client.transport(settings)
-        return await calls.acomplete(call, transport, types.completion, types.completion_chunk)
+        return await addons.acomplete(call, transport, types.completion, types.completion_chunk, more)
 
 
 class AsyncEmbeddings:
@@ -485,8 +501,10 @@ class AsyncEmbeddings:
         extra_body: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, Any] | None = None,
+        cache: CacheSpec = None,
+        prices: dict[str, dict[str, float]] | None = None,
     ) -> CreateEmbeddingResponse:
-        """Async `Embeddings.create`."""
+        """Async `Embeddings.create` (takes the same arguments)."""
         batching = (batch_size, max_concurrency, show_progress)
         extras = (extra_body, extra_headers, extra_query)
         args, options = _embedding_args(
@@ -494,8 +512,9 @@ class AsyncEmbeddings:
         )
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return await embedding_calls.aembed_inputs(
-            settings, args, transport, types.embeddings_checked, options, self._client.engine
+        more = addons.addons_for(settings, (cache, self._client.cache), (prices, self._client.prices))
+        return await addons.aembed(
+            settings, args, transport, types.embeddings_checked, options, self._client.engine, more
         )
 
     def iter_batches(
@@ -523,6 +542,6 @@ class AsyncEmbeddings:
         )
         settings = self._client.settings(timeout)
         transport = functools.partial(self._client.transport, settings)
-        return embedding_calls.aiter_embeddings(
-            settings, args, transport, types.embeddings_checked, options, self._client.engine
-        )
+        more = addons.addons_for(settings, (False,), (self._client.prices,))
+        convert = addons.batch_convert(types.embeddings_checked, more, model)
+        return embedding_calls.aiter_embeddings(settings, args, transport, convert, options, self._client.engine)

@@ -92,6 +92,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     embed.add_argument("--dimensions", type=int, metavar="N", help="keep the first N dimensions (Matryoshka)")
     embed.add_argument("--no-normalize", dest="normalize", action="store_false", help="do not L2-normalise")
     embed.add_argument("--progress", action=argparse.BooleanOptionalAction, help="progress bar (needs tqdm)")
+    embed.add_argument(
+        "--summary",
+        action=argparse.BooleanOptionalAction,
+        help="print texts, tokens and cost at the end, on stderr (default: when stderr is a terminal)",
+    )
+    embed.add_argument(
+        "--prices",
+        metavar="FILE",
+        help='JSON price table for the cost, {"model-id": {"input": usd_per_million_tokens}}',
+    )
     embed.set_defaults(func=run_embed)
 
 
@@ -218,9 +228,22 @@ def run_embed(args: argparse.Namespace) -> int:
     options: dict[str, Any] = {**_connection(args), "normalize": args.normalize}
     if args.dimensions is not None:
         options["dimensions"] = args.dimensions
+    if args.prices is not None:
+        with open(args.prices, encoding="utf-8") as table:
+            options["prices"] = json.load(table)
     batches = huggingface.Embedding.iter_batches(input=texts, show_progress=_show_progress(args.progress), **options)
+    tokens, cost = 0, 0.0
+    priced, estimated = True, False
     for batch in batches:
         for item in batch.data:
             sys.stdout.write(json.dumps({"line": numbers[item.index], "embedding": item.embedding}) + "\n")
         sys.stdout.flush()
+        tokens += batch.usage.prompt_tokens
+        priced = priced and batch.usage.get("cost") is not None
+        estimated = estimated or bool(batch.usage.get("estimated"))
+        cost += batch.usage.get("cost") or 0.0
+    if args.summary or (args.summary is None and sys.stderr.isatty()):
+        total = f", ${cost:.6f}" if priced else ", cost unknown (no price for the model)"
+        note = " (estimated)" if estimated else ""
+        sys.stderr.write(f"easyllm embed: {len(texts)} texts, {tokens} tokens{note}{total}\n")
     return 0

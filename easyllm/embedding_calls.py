@@ -41,9 +41,11 @@ from easyllm.transport import AsyncTransport, SyncTransport
 __all__ = [
     "aembed_inputs",
     "aiter_embeddings",
+    "aprepared",
     "embed_inputs",
     "forget_batch_sizes",
     "iter_embeddings",
+    "prepared",
 ]
 
 T = TypeVar("T")
@@ -107,7 +109,7 @@ def _plan(
     return plan, BatchLimit(size, plan.wire_format)
 
 
-def _prepared(
+def prepared(
     settings: Settings, args: Mapping[str, Any], options: EmbeddingOptions, engine: str, transport: SyncTransport
 ) -> tuple[EmbeddingPlan, BatchLimit]:
     """Plan the call (refusing bad arguments before any I/O); probe the server first where its kind matters."""
@@ -119,10 +121,10 @@ def _prepared(
     return _plan(settings, args, options, engine, dialect)
 
 
-async def _aprepared(
+async def aprepared(
     settings: Settings, args: Mapping[str, Any], options: EmbeddingOptions, engine: str, transport: AsyncTransport
 ) -> tuple[EmbeddingPlan, BatchLimit]:
-    """Async twin of `_prepared`."""
+    """Async twin of `prepared`."""
     planned = _plan(settings, args, options, engine, probing.current(settings, engine))
     if not probing.pending(settings, engine, "embeddings"):
         return planned
@@ -195,7 +197,7 @@ def _batches(
     window: int | None,
 ) -> Iterator[tuple[EmbeddedBatch, T]]:
     bar_class = _tqdm(options)
-    plan, limit = _prepared(settings, args, options, engine, transport)
+    plan, limit = prepared(settings, args, options, engine, transport)
 
     def one(span: range) -> tuple[EmbeddedBatch, T]:
         batch = drive(batch_flow(plan, span, limit), transport.send)
@@ -297,7 +299,7 @@ async def _abatches(
     window: int | None,
 ) -> AsyncIterator[tuple[EmbeddedBatch, T]]:
     bar_class = _tqdm(options)
-    plan, limit = await _aprepared(settings, args, options, engine, transport)
+    plan, limit = await aprepared(settings, args, options, engine, transport)
 
     async def one(span: range) -> tuple[EmbeddedBatch, T]:
         batch = await adrive(batch_flow(plan, span, limit), transport.send)

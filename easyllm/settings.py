@@ -6,7 +6,8 @@ Precedence, highest first:
   login (`huggingface_hub.get_token()`); none at all is fine for local servers.
 - `api_base`: the call's argument, the module setting, `HUGGINGFACE_API_BASE`, the Inference Providers router
   (`https://router.huggingface.co/v1`). The retired serverless host (`https://api-inference.huggingface.co`,
-  which answers 410 Gone) is rewritten to the router's `hf-inference` provider, with one warning in the log.
+  which answers 410 Gone) is rewritten to the router's `hf-inference` provider, with one warning in the log. A
+  list of URLs or an `easyllm.EndpointPool` spreads the calls over several servers (`easyllm.endpoints`).
 - `timeout`, `max_retries`: the call's argument, the module setting, the defaults below.
 """
 
@@ -15,13 +16,16 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from easyllm.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from easyllm.endpoints import EndpointPool
 
 __all__ = ["DEFAULT_API_BASE", "DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "RETIRED_HOST", "Settings", "resolve_settings"]
 
@@ -40,7 +44,8 @@ DEFAULT_CONNECT_TIMEOUT = 10.0
 class Settings:
     """Everything a call needs to know about where and how to send.
 
-    The token is kept out of `repr()` so it cannot leak into logs or tracebacks.
+    The token is kept out of `repr()` so it cannot leak into logs or tracebacks. With several endpoints, `pool`
+    holds them and `api_base` is the first one: requests are planned against it and rebased per attempt.
     """
 
     api_base: str
@@ -48,6 +53,7 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     max_retries: int = DEFAULT_MAX_RETRIES
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    pool: EndpointPool | None = None
 
     @property
     def origin(self) -> str:
@@ -154,11 +160,11 @@ def _first(*values: object) -> object:
 def resolve_settings(
     *,
     api_key: str | None = None,
-    api_base: str | None = None,
+    api_base: str | Sequence[str] | EndpointPool | None = None,
     timeout: float | None = None,
     max_retries: int | None = None,
     module_api_key: str | None = None,
-    module_api_base: str | None = None,
+    module_api_base: str | Sequence[str] | EndpointPool | None = None,
     module_timeout: float | None = None,
     module_max_retries: int | None = None,
 ) -> Settings:
@@ -179,11 +185,17 @@ def resolve_settings(
         raise InvalidParameterError(f"must be a whole number >= 0, got {retries!r}", param="max_retries")
     if key is not None and not isinstance(key, str):
         raise InvalidParameterError("must be a string", param="api_key")
-    return _settings(str(base), key or None, float(timeout_value), retries)
+    pool = None
+    if not isinstance(base, str):  # several endpoints: a list of URLs or an EndpointPool
+        from easyllm.endpoints import pool_of
+
+        pool = pool_of(base)  # type: ignore[arg-type]
+        base = pool.first
+    return _settings(str(base), key or None, float(timeout_value), retries, pool)
 
 
 @lru_cache(maxsize=64)
-def _settings(base: str, key: str | None, timeout: float, retries: int) -> Settings:
+def _settings(base: str, key: str | None, timeout: float, retries: int, pool: EndpointPool | None) -> Settings:
     """The `Settings` for checked values; remembered, since most calls resolve to the same few (they are frozen)."""
     return Settings(
         api_base=_check_base(base),
@@ -191,4 +203,5 @@ def _settings(base: str, key: str | None, timeout: float, retries: int) -> Setti
         timeout=timeout,
         max_retries=retries,
         connect_timeout=min(DEFAULT_CONNECT_TIMEOUT, timeout),
+        pool=pool if pool is not None and len(pool) > 1 else None,
     )

@@ -15,7 +15,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -30,10 +30,11 @@ __all__ = ["AsyncStream", "Stream"]
 T = TypeVar("T")
 Convert = Callable[[dict[str, Any]], T]
 Part = tuple[httpx.Response, EventConsumer]
+Done = list[Callable[[], None]]
 
 
 def _iterate(
-    responses: list[httpx.Response], pipes: list[SSEPipeline], samples: Samples, convert: Convert[T]
+    responses: list[httpx.Response], pipes: list[SSEPipeline], samples: Samples, convert: Convert[T], done: Done
 ) -> Generator[T, None, None]:
     try:
         for response, pipe in zip(responses, pipes, strict=True):
@@ -49,13 +50,15 @@ def _iterate(
                         yield convert(item)
         for item in samples.end():
             yield convert(item)
+        for callback in done:
+            callback()
     finally:
         for response in responses:
             response.close()
 
 
 async def _aiterate(
-    responses: list[httpx.Response], pipes: list[SSEPipeline], samples: Samples, convert: Convert[T]
+    responses: list[httpx.Response], pipes: list[SSEPipeline], samples: Samples, convert: Convert[T], done: Done
 ) -> AsyncGenerator[T, None]:
     try:
         for response, pipe in zip(responses, pipes, strict=True):
@@ -70,9 +73,21 @@ async def _aiterate(
                         yield convert(item)
         for item in samples.end():
             yield convert(item)
+        for callback in done:
+            callback()
     finally:
         for response in responses:
             await response.aclose()
+
+
+def _replay(items: Iterable[dict[str, Any]], convert: Convert[T]) -> Generator[T, None, None]:
+    for item in items:
+        yield convert(item)
+
+
+async def _areplay(items: Iterable[dict[str, Any]], convert: Convert[T]) -> AsyncGenerator[T, None]:
+    for item in items:
+        yield convert(item)
 
 
 def _pipelines(parts: Sequence[Part]) -> tuple[list[httpx.Response], list[SSEPipeline], Samples]:
@@ -84,15 +99,31 @@ def _pipelines(parts: Sequence[Part]) -> tuple[list[httpx.Response], list[SSEPip
 class Stream(Generic[T]):
     """A synchronous stream of chunks (an iterator and a context manager) over one response per sample.
 
-    `response` is the first sample's response; `responses` has them all.
+    `response` is the first sample's response; `responses` has them all (none for a stream replayed from the
+    cache, whose `response` is None).
     """
+
+    response: httpx.Response | None
 
     def __init__(self, parts: Sequence[Part], convert: Convert[T]) -> None:
         self.responses, pipes, samples = _pipelines(parts)
         self.response = self.responses[0]
+        self._done: Done = []
         # The generator does not reference the Stream, so a loop that breaks out frees it (and closes the
         # responses) at once, without waiting for the garbage collector to break a cycle.
-        self._iterator = _iterate(self.responses, pipes, samples, convert)
+        self._iterator: Generator[T, None, None] = _iterate(self.responses, pipes, samples, convert, self._done)
+
+    @classmethod
+    def replay(cls, items: Iterable[dict[str, Any]], convert: Convert[T]) -> Stream[T]:
+        """A stream over chunks already at hand (an answer from the cache): no connection behind it."""
+        stream = cls.__new__(cls)
+        stream.responses, stream.response, stream._done = [], None, []
+        stream._iterator = _replay(items, convert)
+        return stream
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once the last chunk has been handed out (not when the stream is closed early or fails)."""
+        self._done.append(callback)
 
     def __iter__(self) -> Iterator[T]:
         # `for chunk in stream` drives the generator itself (no `__next__` frame per chunk); `next(stream)` works too.
@@ -119,10 +150,25 @@ class Stream(Generic[T]):
 class AsyncStream(Generic[T]):
     """An asynchronous stream of chunks (an async iterator and an async context manager); see `Stream`."""
 
+    response: httpx.Response | None
+
     def __init__(self, parts: Sequence[Part], convert: Convert[T]) -> None:
         self.responses, pipes, samples = _pipelines(parts)
         self.response = self.responses[0]
-        self._iterator = _aiterate(self.responses, pipes, samples, convert)
+        self._done: Done = []
+        self._iterator: AsyncGenerator[T, None] = _aiterate(self.responses, pipes, samples, convert, self._done)
+
+    @classmethod
+    def replay(cls, items: Iterable[dict[str, Any]], convert: Convert[T]) -> AsyncStream[T]:
+        """A stream over chunks already at hand (an answer from the cache): no connection behind it."""
+        stream = cls.__new__(cls)
+        stream.responses, stream.response, stream._done = [], None, []
+        stream._iterator = _areplay(items, convert)
+        return stream
+
+    def add_done_callback(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once the last chunk has been handed out (not when the stream is closed early or fails)."""
+        self._done.append(callback)
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterator

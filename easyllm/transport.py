@@ -7,6 +7,12 @@ Retries (one tenacity policy for both): connect errors, 429 (honouring `Retry-Af
 `estimated_time` of a loading model), 504; exponential backoff with jitter otherwise; at most `max_retries`
 retries, all under one deadline of `timeout` seconds. A wait that cannot fit in the deadline is not taken: the
 server's error is raised at once. Streams are retried only while opening, never once data has been handed out.
+
+Several endpoints (`Settings.pool`): every attempt, the first included, goes to the endpoint the pool chooses, its
+URL rebased there. A failure that is the endpoint's fault (connect error or timeout, 5xx, 429) rests it and the
+next attempt goes to another endpoint at once (no backoff while an untried healthy one is left), under the same
+deadline and `max_retries`. A request is sent again only after it failed, and never to an endpoint it already
+tried while an untried healthy one is left.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
 import tenacity
 
 from easyllm import __version__
+from easyllm.endpoints import Failover
 from easyllm.errors import (
     APIConnectionError,
     APIError,
@@ -37,6 +45,7 @@ from easyllm.errors import (
 from easyllm.log import apply_log_env
 from easyllm.protocol.generation import HTTPCall, Reply
 from easyllm.protocol.json_decode import loads
+from easyllm.protocol.messages import reclassify_error
 from easyllm.settings import Settings
 
 __all__ = ["AsyncTransport", "SyncTransport", "close_pools", "is_retryable"]
@@ -138,6 +147,21 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, APIConnectionError)
 
 
+def endpoint_fault(exc: BaseException) -> str | None:
+    """Why a failed attempt is its endpoint's fault (connect error, timeout, 5xx, 429), or None (the request's)."""
+    if isinstance(exc, APIStatusError):
+        if exc.status_code == 429 or (exc.status_code >= 500 and reclassify_error(exc) is exc):
+            return f"HTTP {exc.status_code}"
+        return None
+    if isinstance(exc, APITimeoutError):  # the server's slowness, not the call's own deadline running out
+        return str(exc) if isinstance(exc.__cause__, httpx.TimeoutException) else None
+    return str(exc) if isinstance(exc, APIConnectionError) else None
+
+
+def _fails_over(exc: BaseException) -> bool:
+    return is_retryable(exc) or endpoint_fault(exc) is not None
+
+
 _backoff = tenacity.wait_exponential(multiplier=0.5, max=8.0) + tenacity.wait_random(0, 0.5)
 
 
@@ -147,11 +171,18 @@ def _wait(state: tenacity.RetryCallState) -> float:
     return float(retry_after) if retry_after is not None else float(_backoff(state))
 
 
-def retry_policy(settings: Settings, deadline: Deadline) -> dict[str, Any]:
-    """Keyword arguments for `tenacity.Retrying` and `tenacity.AsyncRetrying` alike."""
+def retry_policy(settings: Settings, deadline: Deadline, failover: Failover | None = None) -> dict[str, Any]:
+    """Keyword arguments for `tenacity.Retrying` and `tenacity.AsyncRetrying` alike.
+
+    With `failover` (several endpoints), any endpoint fault is retried, at once while an untried healthy endpoint
+    is left.
+    """
 
     def stop(state: tenacity.RetryCallState) -> bool:
         return state.attempt_number > settings.max_retries or state.upcoming_sleep >= deadline.remaining()
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        return 0.0 if failover is not None and failover.can_fail_over() else _wait(state)
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -159,22 +190,51 @@ def retry_policy(settings: Settings, deadline: Deadline) -> dict[str, Any]:
 
     return {
         "stop": stop,
-        "wait": _wait,
-        "retry": tenacity.retry_if_exception(is_retryable),
+        "wait": wait if failover is not None else _wait,
+        "retry": tenacity.retry_if_exception(_fails_over if failover is not None else is_retryable),
         "reraise": True,
         "before_sleep": before_sleep,
     }
 
 
-def _first_failure(err: APIError) -> APIError:
+def _first_failure(err: APIError, failover: Failover | None) -> APIError:
     """A first attempt's error: raised at once unless worth a retry, then replayed as tenacity's first attempt.
 
     Running the first attempt outside tenacity saves building its machinery on every call; replaying the failure
     as attempt 1 keeps the retry count, waits, deadline and final error exactly as if tenacity had run it.
     """
-    if not is_retryable(err):
+    if not (_fails_over(err) if failover is not None else is_retryable(err)):
         raise err
     return err
+
+
+Attempt = Callable[[HTTPCall, Deadline], R]
+
+
+def _pinned(attempt: Attempt[R], call: HTTPCall, failover: Failover | None) -> Callable[[Deadline], R]:
+    """One try of `call`: as planned, or (with several endpoints) on the endpoint chosen for it."""
+    if failover is None:
+        return lambda deadline: attempt(call, deadline)
+
+    def on_endpoint(deadline: Deadline) -> R:
+        with failover.attempt(call, endpoint_fault) as url:
+            return attempt(replace(call, url=url), deadline)
+
+    return on_endpoint
+
+
+def _apinned(
+    attempt: Attempt[Awaitable[R]], call: HTTPCall, failover: Failover | None
+) -> Callable[[Deadline], Awaitable[R]]:
+    """Async twin of `_pinned` (the endpoint is held until the awaited attempt ends)."""
+    if failover is None:
+        return lambda deadline: attempt(call, deadline)
+
+    async def on_endpoint(deadline: Deadline) -> R:
+        with failover.attempt(call, endpoint_fault) as url:
+            return await attempt(replace(call, url=url), deadline)
+
+    return on_endpoint
 
 
 # ---------------------------------------------------------------- shared request/response handling
@@ -260,24 +320,26 @@ class SyncTransport(_Base):
             raise _map_transport_error(err, request) from err
         return _reply(response)
 
-    def _retrying(self, attempt: Callable[[Deadline], R]) -> R:
+    def _retrying(self, attempt: Attempt[R], call: HTTPCall) -> R:
         """Run `attempt` under the retry policy; the first try runs outside tenacity (most calls need no retry)."""
         deadline = Deadline(self.settings.timeout)
+        failover = Failover(self.settings.pool, self.settings.api_base) if self.settings.pool is not None else None
+        once = _pinned(attempt, call, failover)
         try:
-            return attempt(deadline)
+            return once(deadline)
         except APIError as err:
-            failed: APIError | None = _first_failure(err)
-        for state in tenacity.Retrying(**retry_policy(self.settings, deadline)):
+            failed: APIError | None = _first_failure(err, failover)
+        for state in tenacity.Retrying(**retry_policy(self.settings, deadline, failover)):
             with state:
                 if failed is not None:
                     replay, failed = failed, None
                     raise replay
-                return attempt(deadline)
+                return once(deadline)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def send(self, call: HTTPCall) -> Reply:
         """Send one request with retries; return its decoded JSON reply."""
-        return self._retrying(lambda deadline: self._once(call, deadline))
+        return self._retrying(self._once, call)
 
     def probe(self, call: HTTPCall) -> Reply | None:
         """One short attempt, no retries: the reply, or None when the server gives no usable answer."""
@@ -302,7 +364,7 @@ class SyncTransport(_Base):
 
     def open_stream(self, call: HTTPCall) -> httpx.Response:
         """Open a streaming response (retrying only while opening); the caller must close it."""
-        return self._retrying(lambda deadline: self._open(call, deadline))
+        return self._retrying(self._open, call)
 
     @staticmethod
     @contextmanager
@@ -331,24 +393,26 @@ class AsyncTransport(_Base):
             raise _map_transport_error(err, request) from err
         return _reply(response)
 
-    async def _retrying(self, attempt: Callable[[Deadline], Awaitable[R]]) -> R:
+    async def _retrying(self, attempt: Attempt[Awaitable[R]], call: HTTPCall) -> R:
         """Async twin of `SyncTransport._retrying`."""
         deadline = Deadline(self.settings.timeout)
+        failover = Failover(self.settings.pool, self.settings.api_base) if self.settings.pool is not None else None
+        once = _apinned(attempt, call, failover)
         try:
-            return await attempt(deadline)
+            return await once(deadline)
         except APIError as err:
-            failed: APIError | None = _first_failure(err)
-        async for state in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline)):
+            failed: APIError | None = _first_failure(err, failover)
+        async for state in tenacity.AsyncRetrying(**retry_policy(self.settings, deadline, failover)):
             with state:
                 if failed is not None:
                     replay, failed = failed, None
                     raise replay
-                return await attempt(deadline)
+                return await once(deadline)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def send(self, call: HTTPCall) -> Reply:
         """Send one request with retries; return its decoded JSON reply."""
-        return await self._retrying(lambda deadline: self._once(call, deadline))
+        return await self._retrying(self._once, call)
 
     async def probe(self, call: HTTPCall) -> Reply | None:
         """Async twin of `SyncTransport.probe`."""
@@ -373,7 +437,7 @@ class AsyncTransport(_Base):
 
     async def open_stream(self, call: HTTPCall) -> httpx.Response:
         """Open a streaming response (retrying only while opening); the caller must close it."""
-        return await self._retrying(lambda deadline: self._open(call, deadline))
+        return await self._retrying(self._open, call)
 
     @staticmethod
     @asynccontextmanager

@@ -29,8 +29,17 @@ _SETTINGS = (
     "engine",
     "http_client",
     "async_http_client",
+    "cache",
+    "prices",
 )
-_ENV = ("HUGGINGFACE_TOKEN", "HF_TOKEN", "HUGGINGFACE_API_BASE", "HUGGINGFACE_PROMPT", "EASYLLM_LOG")
+_ENV = (
+    "HUGGINGFACE_TOKEN",
+    "HF_TOKEN",
+    "HUGGINGFACE_API_BASE",
+    "HUGGINGFACE_PROMPT",
+    "EASYLLM_LOG",
+    "EASYLLM_CACHE_DIR",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -216,6 +216,32 @@ def test_embed_without_a_terminal_shows_no_bar_by_default(
     assert len(records(captured.out)) == 2 and captured.err == ""
 
 
+def test_embed_prints_the_total_cost_at_the_end(
+    serve: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    serve(tei([], limit=2))
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"m": {"input": 0.5}}), encoding="utf-8")
+    set_stdin(monkeypatch, "a b\nc\nd e f\n")
+    assert run("embed", "--api-base", BASE, "--model", "m", "--summary", "--prices", str(prices)) == 0
+    captured = capsys.readouterr()
+    assert len(records(captured.out)) == 3
+    # TEI gives no count here: estimated from the bytes (1 + 1 + 2 tokens).
+    assert captured.err == "easyllm embed: 3 texts, 4 tokens (estimated), $0.000002\n"
+
+
+def test_embed_summary_says_when_the_cost_is_unknown(
+    serve: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serve(tei([]))
+    set_stdin(monkeypatch, "a\n")
+    assert run("embed", "--api-base", BASE, "--summary") == 0
+    assert (
+        capsys.readouterr().err
+        == "easyllm embed: 1 texts, 1 tokens (estimated), cost unknown (no price for the model)\n"
+    )
+
+
 # --- errors and help --------------------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ Module settings (read when a call is made, never at import; a call's own argumen
 
 - `api_key`: else `HUGGINGFACE_TOKEN`, `HF_TOKEN`, the Hugging Face CLI login; none is fine for local servers.
 - `api_base`: else `HUGGINGFACE_API_BASE`, else the Inference Providers router (`https://router.huggingface.co/v1`).
+  A list of URLs (or an `easyllm.EndpointPool`) spreads calls over several servers of one model, with failover.
 - `prompt_builder`: a registered format name (`"llama2"`, `"chatml"`, …) or any callable `messages -> str`;
   else `HUGGINGFACE_PROMPT`. With none set, chat goes to TGI's Messages API so the model's own chat template is
   used; only a server without it (found out once per server) falls back to llama2 with a warning.
@@ -28,6 +29,9 @@ Module settings (read when a call is made, never at import; a call's own argumen
 - `max_retries`: retries after the first attempt (default 2).
 - `embedding_batch_size`: most inputs per embedding request (under the server's own `/info` limit; 32 when
   neither is known); `embedding_concurrency`: embedding batches in flight at once (default 8).
+- `cache`: an answer cache (`True`, `"always"`, a folder, or an `easyllm.Cache`; see `easyllm.cache`); off by default.
+- `prices`: US dollars per million tokens by model id, `{"org/model": {"input": .., "output": ..}}`, for
+  `usage.cost` (calls to the Hugging Face router know the router's prices without it).
 - `http_client` / `async_http_client`: your own `httpx.Client` / `httpx.AsyncClient` (proxies, test transports);
   by default one pooled client per server is shared by all calls.
 
@@ -53,7 +57,10 @@ from easyllm.settings import Settings, resolve_settings
 if TYPE_CHECKING:
     import httpx
 
+    from easyllm.addons import AddOns
+    from easyllm.cache import CacheSpec
     from easyllm.dialects import Extras
+    from easyllm.endpoints import EndpointPool
     from easyllm.protocol.embeddings import EmbeddingOptions
     from easyllm.streaming import AsyncStream, Stream
     from easyllm.transport import AsyncTransport, SyncTransport
@@ -65,19 +72,21 @@ __all__ = [
     "api_base",
     "api_key",
     "async_http_client",
+    "cache",
     "embedding_batch_size",
     "embedding_concurrency",
     "engine",
     "error",
     "http_client",
     "max_retries",
+    "prices",
     "prompt_builder",
     "stop_sequences",
     "timeout",
 ]
 
 api_key: str | None = None
-api_base: str | None = None
+api_base: str | list[str] | EndpointPool | None = None
 prompt_builder: str | Callable[..., str] | None = None
 stop_sequences: list[str] | None = None
 timeout: float | None = None
@@ -87,6 +96,8 @@ embedding_concurrency: int | None = None
 engine: str | None = None
 http_client: httpx.Client | None = None
 async_http_client: httpx.AsyncClient | None = None
+cache: CacheSpec = None
+prices: dict[str, dict[str, float]] | None = None
 
 
 def _settings(call: dict[str, Any]) -> Settings:
@@ -102,6 +113,13 @@ def _settings(call: dict[str, Any]) -> Settings:
         module_timeout=timeout,
         module_max_retries=max_retries,
     )
+
+
+def _addons(settings: Settings, call: dict[str, Any]) -> AddOns | None:
+    """The call's cache and prices (its own `cache=` / `prices=` first, then the module's)."""
+    from easyllm.addons import addons_for
+
+    return addons_for(settings, (call.pop("cache", None), cache), (call.pop("prices", None), prices))
 
 
 def _sync_transport(settings: Settings) -> SyncTransport:
@@ -125,10 +143,11 @@ def _engine_and_extras(call: dict[str, Any]) -> tuple[str, Extras]:
     return chosen, extras
 
 
-def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any, AddOns | None]:
     from easyllm.dialects import ChatCall
 
     settings = _settings(kwargs)
+    more = _addons(settings, kwargs)
     chosen, extras = _engine_and_extras(kwargs)
     call = ChatCall(
         settings=settings,
@@ -142,13 +161,14 @@ def _chat_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
         engine=chosen,
         extras=extras,
     )
-    return settings, call
+    return settings, call, more
 
 
-def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any, AddOns | None]:
     from easyllm.dialects import TextCall
 
     settings = _settings(kwargs)
+    more = _addons(settings, kwargs)
     chosen, extras = _engine_and_extras(kwargs)
     call = TextCall(
         settings=settings,
@@ -161,14 +181,14 @@ def _completion_plan(kwargs: dict[str, Any]) -> tuple[Settings, Any]:
         engine=chosen,
         extras=extras,
     )
-    return settings, call
+    return settings, call, more
 
 
 class _Generation:
     """`create` / `acreate` shared by `ChatCompletion` and `Completion`; they differ only in how a call is planned."""
 
     @classmethod
-    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any, AddOns | None]:
         raise NotImplementedError
 
     @overload
@@ -184,12 +204,12 @@ class _Generation:
         Args:
             **kwargs: `messages` (chat) or `prompt` (text), `model`, `stream`, the OpenAI options listed in the
                 module docstring, and per-call `api_key`, `api_base`, `timeout`, `max_retries`, `protocol`,
-                `prompt_builder` (chat), `debug` (log the prompt sent).
+                `prompt_builder` (chat), `debug` (log the prompt sent), `cache`, `prices`.
         """
-        from easyllm import calls
+        from easyllm import addons
 
-        settings, call = cls._plan(kwargs)
-        return calls.complete(call, _sync_transport(settings), to_object, to_object)
+        settings, call, more = cls._plan(kwargs)
+        return addons.complete(call, _sync_transport(settings), to_object, to_object, more)
 
     @overload
     @classmethod
@@ -200,17 +220,17 @@ class _Generation:
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject | AsyncStream[OpenAIObject]:
         """Async `create`; with `stream=True`, an `AsyncStream` (use `async for` / `async with`)."""
-        from easyllm import calls
+        from easyllm import addons
 
-        settings, call = cls._plan(kwargs)
-        return await calls.acomplete(call, _async_transport(settings), to_object, to_object)
+        settings, call, more = cls._plan(kwargs)
+        return await addons.acomplete(call, _async_transport(settings), to_object, to_object, more)
 
 
 class ChatCompletion(_Generation):
     """Chat completions, as `openai.ChatCompletion` (openai<1): `messages` in, an assistant message out."""
 
     @classmethod
-    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any, AddOns | None]:
         return _chat_plan(kwargs)
 
 
@@ -221,7 +241,7 @@ class Completion(_Generation):
     """
 
     @classmethod
-    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any]:
+    def _plan(cls, kwargs: dict[str, Any]) -> tuple[Settings, Any, AddOns | None]:
         return _completion_plan(kwargs)
 
 
@@ -234,11 +254,14 @@ def _embedding_input(kwargs: dict[str, Any]) -> object:
     return kwargs.pop("text")
 
 
-def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], EmbeddingOptions, Any]:
+def _embedding_args(
+    kwargs: dict[str, Any],
+) -> tuple[Settings, dict[str, Any], EmbeddingOptions, Any, AddOns | None]:
     from easyllm.protocol.embeddings import embedding_options
     from easyllm.protocol.inputs import check_embedding_input
 
     settings = _settings(kwargs)
+    more = _addons(settings, kwargs)
     chosen, extras = _engine_and_extras(kwargs)
     args = {
         "input": check_embedding_input(_embedding_input(kwargs)),
@@ -258,7 +281,18 @@ def _embedding_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], E
     kwargs.pop("user", None)
     if kwargs:
         raise InvalidParameterError("is not a parameter of Embedding.create", param=sorted(kwargs)[0])
-    return settings, args, options, chosen
+    return settings, args, options, chosen, more
+
+
+def _batch_args(kwargs: dict[str, Any]) -> tuple[Settings, dict[str, Any], EmbeddingOptions, Any, Any]:
+    """`_embedding_args` for `iter_batches`: a per-call `cache` is refused, the convert adds each batch's cost."""
+    from easyllm.addons import batch_convert
+
+    if kwargs.get("cache") not in (None, False):
+        raise InvalidParameterError("is not used by iter_batches; Embedding.create looks each text up", param="cache")
+    kwargs["cache"] = False
+    settings, args, options, chosen, more = _embedding_args(kwargs)
+    return settings, args, options, chosen, batch_convert(embeddings_object, more, args["model"])
 
 
 class Embedding:
@@ -272,42 +306,45 @@ class Embedding:
             **kwargs: `input` (required; `text` is accepted as its original easyllm name), `model`, `normalize`
                 (default True), `encoding_format` ("float" or "base64"), `dimensions`, `batch_size` (most inputs
                 per request, under the server's own limit; default `embedding_batch_size`), `max_concurrency`
-                (batches in flight; default `embedding_concurrency`, else 8), `show_progress` (a tqdm bar), and
-                per-call `api_key`, `api_base`, `timeout`, `max_retries`.
+                (batches in flight; default `embedding_concurrency`, else 8), `show_progress` (a tqdm bar), `cache`
+                (each input text looked up, only the others sent), `prices`, and per-call `api_key`, `api_base`,
+                `timeout`, `max_retries`.
         """
-        from easyllm import embedding_calls
+        from easyllm import addons
 
-        settings, args, options, chosen = _embedding_args(kwargs)
+        settings, args, options, chosen, more = _embedding_args(kwargs)
         transport = _sync_transport(settings)
-        return embedding_calls.embed_inputs(settings, args, transport, embeddings_object, options, chosen)
+        return addons.embed(settings, args, transport, embeddings_object, options, chosen, more)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
         """Async `create`."""
-        from easyllm import embedding_calls
+        from easyllm import addons
 
-        settings, args, options, chosen = _embedding_args(kwargs)
+        settings, args, options, chosen, more = _embedding_args(kwargs)
         transport = _async_transport(settings)
-        return await embedding_calls.aembed_inputs(settings, args, transport, embeddings_object, options, chosen)
+        return await addons.aembed(settings, args, transport, embeddings_object, options, chosen, more)
 
     @classmethod
     def iter_batches(cls, **kwargs: Any) -> Iterator[OpenAIObject]:
         """Embed batch by batch: one response per batch (`index` is the input's position), in input order.
 
-        Takes `create`'s arguments. At most `max_concurrency` batches are in flight and twice that many held, so
-        memory stays bounded however many inputs there are; bad arguments are refused at the call.
+        Takes `create`'s arguments but `cache` (which `create` uses to look each text up; the module's cache is
+        not used here). At most `max_concurrency` batches are in flight and twice that many held, so memory stays
+        bounded however many inputs there are; bad arguments are refused at the call. With `prices`, each batch's
+        `usage.cost` is set.
         """
         from easyllm import embedding_calls
 
-        settings, args, options, chosen = _embedding_args(kwargs)
+        settings, args, options, chosen, convert = _batch_args(kwargs)
         transport = _sync_transport(settings)
-        return embedding_calls.iter_embeddings(settings, args, transport, embeddings_object, options, chosen)
+        return embedding_calls.iter_embeddings(settings, args, transport, convert, options, chosen)
 
     @classmethod
     def aiter_batches(cls, **kwargs: Any) -> AsyncIterator[OpenAIObject]:
         """Async `iter_batches` (use `async for`)."""
         from easyllm import embedding_calls
 
-        settings, args, options, chosen = _embedding_args(kwargs)
+        settings, args, options, chosen, convert = _batch_args(kwargs)
         transport = functools.partial(_async_transport, settings)
-        return embedding_calls.aiter_embeddings(settings, args, transport, embeddings_object, options, chosen)
+        return embedding_calls.aiter_embeddings(settings, args, transport, convert, options, chosen)

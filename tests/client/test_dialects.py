@@ -108,7 +108,8 @@ def test_readme_first_example_goes_to_the_router(shell: str, monkeypatch: pytest
     server = Routes({"/v1/chat/completions": chat_body("Paris", id="chatcmpl-1")})
     model = "meta-llama/Llama-3.1-8B-Instruct:fastest"
     r = run_facade(shell, server, huggingface.ChatCompletion, model=model, messages=MESSAGES)
-    (request,) = server.requests
+    prices, request = server.requests  # the router's price list (for usage.cost), asked once per process
+    assert str(prices.url) == "https://router.huggingface.co/v1/models" and prices.method == "GET"
     assert str(request.url) == "https://router.huggingface.co/v1/chat/completions"
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     body = json.loads(request.content)

@@ -25,6 +25,10 @@ MODULES = [
     "easyllm.protocol.extras",
     "easyllm.protocol.openai_answers",
     "easyllm.clients.error",
+    "easyllm.protocol.endpoints",
+    "easyllm.protocol.caching",
+    "easyllm.protocol.pricing",
+    "easyllm.cache",
 ]
 
 
