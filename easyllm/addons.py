@@ -181,10 +181,11 @@ def batch_convert(convert: Convert[T], addons: AddOns | None, model: str | None)
 def _identity(plan: EmbeddingPlan) -> dict[str, Any]:
     """What identifies an embedding request but its inputs (for the per-text keys).
 
-    That is a request with a placeholder input, the model, and how the vectors are finished on the client.
+    That is a request with a placeholder input, the model, and how the vectors are finished on the client. How
+    the vectors travel (base64 or floats, learned per server) does not change them, so the key asks for floats.
     """
     return {
-        "request": request_identity(plan.call(range(1))),
+        "request": request_identity(plan.call(range(1), "float")),
         "model": plan.request_model or plan.model,
         "normalize": plan.normalize,
         "encoding_format": plan.encoding_format,
