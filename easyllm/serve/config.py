@@ -7,7 +7,7 @@ models:
   - name: smollm2                # used in URLs (/models/smollm2) and as the OpenAI `model`
     endpoint: /smollm2           # optional; default /<name>
     model: demo:smollm2          # a packaged demo model, a .gguf file, a model folder, or a cached Hub id
-    task: generation             # generation | seq2seq | embedding
+    task: generation             # generation | seq2seq | embedding | rerank | classification
     engine: llama.cpp            # generation: llama.cpp (GGUF files) | transformers (folders, Hub ids, GGUF)
     parameters:                  # defaults a request may override
       max_new_tokens: 64
@@ -33,13 +33,13 @@ from easyllm.errors import EasyLLMError
 from easyllm.serve.demo import DEMO_MODELS, demo_name
 from easyllm.serve.hf_kwargs import HFGenerationKwargs
 
-Task = Literal["generation", "seq2seq", "embedding"]
+Task = Literal["generation", "seq2seq", "embedding", "rerank", "classification"]
 Engine = Literal["llama.cpp", "transformers"]
 
 # First path segments the server itself uses; a model endpoint may not start with one of them.
 RESERVED_SEGMENTS = frozenset(
     {"generate", "generate_stream", "info", "health", "tokenize", "v1", "models", "pipeline", "embed",
-     "embeddings", "metrics", "ping", "docs"}
+     "embeddings", "metrics", "ping", "docs", "rerank", "predict"}
 )  # fmt: skip
 _ENDPOINT = re.compile(r"^/[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$")
 
@@ -102,7 +102,7 @@ class ModelConfig(BaseModel):
     model: str = Field(
         min_length=1, description="`demo:<name>`, a .gguf file, a model folder, or a Hub id in the local cache."
     )
-    task: Task = Field(description="generation, seq2seq or embedding.")
+    task: Task = Field(description="generation, seq2seq, embedding, rerank (a cross encoder) or classification.")
     engine: Engine | None = Field(
         None, description="Generation engine: llama.cpp (GGUF files; the default for them) or transformers."
     )
@@ -179,7 +179,7 @@ class ModelConfig(BaseModel):
         """`max_client_batch_size`, defaulting as TGI (4) and TEI (32) do."""
         if self.max_client_batch_size is not None:
             return self.max_client_batch_size
-        return 32 if self.task == "embedding" else 4
+        return 4 if self.task == "generation" else 32
 
 
 class ServeConfig(BaseModel):

@@ -6,7 +6,7 @@ Example:
     Traceback (most recent call last):
     ...
     easyllm.serve.config.ConfigError: <config>: 1 problem
-      line 4: models[0].task: Input should be 'generation', 'seq2seq' or 'embedding'
+      line 4: models[0].task: Input should be 'generation', 'seq2seq', 'embedding', 'rerank' or 'classification'
 """
 
 from __future__ import annotations
@@ -214,9 +214,9 @@ def _locate(model: ModelConfig, base_dir: Path) -> Path:
 
 
 def _check_kind(path: Path, model: ModelConfig) -> None:
-    if model.task == "embedding":
+    if model.task in ("embedding", "rerank", "classification"):
         if not path.is_dir():
-            raise ValueError("task 'embedding' needs a sentence-transformers or Hugging Face model folder")
+            raise ValueError(f"task {model.task!r} needs a sentence-transformers or Hugging Face model folder")
         if not (path / "config.json").exists():
             raise ValueError(f"{path} has no config.json: not a Hugging Face model folder")
         return
