@@ -109,7 +109,11 @@ def rerank(
 
 
 def _classification(
-    settings: Settings, args: ClassifyArgs, transport: SyncTransport, options: EmbeddingOptions, protocol: ServerProtocol
+    settings: Settings,
+    args: ClassifyArgs,
+    transport: SyncTransport,
+    options: EmbeddingOptions,
+    protocol: ServerProtocol,
 ) -> dict[str, Any]:
     plan, batches = _run(settings, _classify_plan(settings, args, protocol), transport, options, protocol)
     return classification_response(plan, batches)
@@ -209,7 +213,11 @@ async def arerank(
 
 
 async def _aclassification(
-    settings: Settings, args: ClassifyArgs, transport: AsyncTransport, options: EmbeddingOptions, protocol: ServerProtocol
+    settings: Settings,
+    args: ClassifyArgs,
+    transport: AsyncTransport,
+    options: EmbeddingOptions,
+    protocol: ServerProtocol,
 ) -> dict[str, Any]:
     plan, batches = await _arun(settings, _classify_plan(settings, args, protocol), transport, options, protocol)
     return classification_response(plan, batches)

@@ -36,7 +36,9 @@ def _options(batch_size: int | None, max_concurrency: int | None) -> EmbeddingOp
     return embedding_options(batch_size=batch_size, max_concurrency=max_concurrency)
 
 
-def _moderation(threshold: float, label_map: Mapping[str, str | Sequence[str] | None] | None) -> tuple[float, LabelMap | None]:
+def _moderation(
+    threshold: float, label_map: Mapping[str, str | Sequence[str] | None] | None
+) -> tuple[float, LabelMap | None]:
     return check_threshold(threshold), check_label_map(label_map)
 
 

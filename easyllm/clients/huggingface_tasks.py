@@ -27,14 +27,16 @@ def _facade() -> Any:
     return huggingface
 
 
-def _common(kwargs: dict[str, Any]) -> tuple[Any, Any, str]:
+def _common(kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
     """Settings, batching options and protocol of one call; an unknown keyword is refused."""
     from easyllm.protocol.embeddings import embedding_options
 
     facade = _facade()
     settings = facade._settings(kwargs)
     protocol = kwargs.pop("protocol", "auto")
-    options = embedding_options(batch_size=kwargs.pop("batch_size", None), max_concurrency=kwargs.pop("max_concurrency", None))
+    options = embedding_options(
+        batch_size=kwargs.pop("batch_size", None), max_concurrency=kwargs.pop("max_concurrency", None)
+    )
     kwargs.pop("user", None)
     return settings, options, protocol
 
@@ -44,7 +46,7 @@ def _refuse_rest(kwargs: dict[str, Any], name: str) -> None:
         raise InvalidParameterError(f"is not a parameter of {name}", param=sorted(kwargs)[0])
 
 
-def _rerank_args(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, str]:
+def _rerank_args(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     from easyllm.protocol.rerank import check_rerank
 
     args = check_rerank(
@@ -59,7 +61,7 @@ def _rerank_args(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, str]:
     return settings, args, options, protocol
 
 
-def _classify_args(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, str]:
+def _classify_args(kwargs: dict[str, Any]) -> tuple[Any, Any, Any, Any]:
     from easyllm.protocol.classification import check_classify
 
     args = check_classify(kwargs.pop("input", None), kwargs.pop("model", None))

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from easyllm.errors import APIResponseValidationError
 from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 from easyllm.protocol.task_batches import (
@@ -32,9 +33,15 @@ from easyllm.protocol.task_batches import (
     split_span,
 )
 from easyllm.protocol.task_routes import ServerKind
-from easyllm.errors import APIResponseValidationError
 
-__all__ = ["ClassifyArgs", "ClassifyPlan", "ClassifyRoute", "check_classify", "classification_response", "plan_classify"]
+__all__ = [
+    "ClassifyArgs",
+    "ClassifyPlan",
+    "ClassifyRoute",
+    "check_classify",
+    "classification_response",
+    "plan_classify",
+]
 
 ClassifyRoute = Literal["tei", "pipeline"]
 
@@ -136,7 +143,8 @@ def classification_response(plan: ClassifyPlan, batches: Sequence[TaskBatch]) ->
 
     Example:
         >>> plan = plan_classify(check_classify("hi"), url="http://h/predict", kind="tei", max_batch_size=8)
-        >>> batch = plan.read(range(1), Reply([{"label": "SAFE", "score": 0.2}, {"label": "INJECTION", "score": 0.8}], {}))
+        >>> labels = [{"label": "SAFE", "score": 0.2}, {"label": "INJECTION", "score": 0.8}]
+        >>> batch = plan.read(range(1), Reply(labels, {}))
         >>> classification_response(plan, [batch])["data"][0]["labels"][0]
         {'label': 'INJECTION', 'score': 0.8}
     """

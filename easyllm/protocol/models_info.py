@@ -27,8 +27,8 @@ __all__ = [
     "LIMITS",
     "find_model",
     "model_from_info",
-    "models_from_list",
     "models_flow",
+    "models_from_list",
     "models_list",
     "wants_props",
 ]
@@ -48,7 +48,12 @@ def _own(entry: Mapping[str, Any], key: str, names: tuple[str, ...]) -> dict[str
 
 
 def _model(
-    model_id: str, owned_by: str, server: str, limits: Mapping[str, Any], capabilities: Mapping[str, Any], created: object = 0
+    model_id: str,
+    owned_by: str,
+    server: str,
+    limits: Mapping[str, Any],
+    capabilities: Mapping[str, Any],
+    created: object = 0,
 ) -> dict[str, Any]:
     return {
         "id": model_id,
@@ -75,7 +80,10 @@ def model_from_info(info: object) -> dict[str, Any]:
     model_id = info["model_id"]
     kind = info.get("model_type")
     if isinstance(kind, Mapping):
-        limits = {"max_input_tokens": _int(info.get("max_input_length")), "max_batch_size": _int(info.get("max_client_batch_size"))}
+        limits = {
+            "max_input_tokens": _int(info.get("max_input_length")),
+            "max_batch_size": _int(info.get("max_client_batch_size")),
+        }
         capabilities = {
             "chat": False, "chat_template": False, "tools": False, "responses": False,
             "embeddings": "embedding" in kind, "rerank": "reranker" in kind, "classification": "classifier" in kind,
@@ -86,7 +94,9 @@ def model_from_info(info: object) -> dict[str, Any]:
             "max_input_tokens": _int(info.get("max_input_tokens", info.get("max_input_length"))),
             "max_total_tokens": _int(info.get("max_total_tokens")),
             "max_batch_size": _int(info.get("max_client_batch_size")),
-            "max_stop_sequences": info.get("max_stop_sequences") if isinstance(info.get("max_stop_sequences"), int) else None,
+            "max_stop_sequences": info.get("max_stop_sequences")
+            if isinstance(info.get("max_stop_sequences"), int)
+            else None,
         }
         capabilities = {"embeddings": False, "rerank": False, "classification": False, "responses": False}
         server = "tgi"
@@ -118,7 +128,11 @@ def _from_props(props: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     caps = props.get("chat_template_caps")
     tools = caps.get("supports_tools") if isinstance(caps, Mapping) else None
     has_template = isinstance(template, str) and bool(template)
-    capabilities = {"chat": has_template, "chat_template": has_template, "tools": tools if isinstance(tools, bool) else None}
+    capabilities = {
+        "chat": has_template,
+        "chat_template": has_template,
+        "tools": tools if isinstance(tools, bool) else None,
+    }
     return {"max_total_tokens": n_ctx}, capabilities
 
 
@@ -150,7 +164,14 @@ def models_from_list(body: object, props: object = None) -> list[dict[str, Any]]
         capabilities.update(_own(entry, "capabilities", CAPABILITIES))
         owned = entry.get("owned_by")
         models.append(
-            _model(entry["id"], owned if isinstance(owned, str) else server, server, limits, capabilities, entry.get("created"))
+            _model(
+                entry["id"],
+                owned if isinstance(owned, str) else server,
+                server,
+                limits,
+                capabilities,
+                entry.get("created"),
+            )
         )
     return models
 

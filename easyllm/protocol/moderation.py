@@ -54,14 +54,25 @@ KNOWN_MODELS: dict[str, LabelMap] = {
     "protectai/deberta-v3-base-prompt-injection": {"SAFE": (), "INJECTION": _INJECTION},
     "meta-llama/Prompt-Guard-86M": {"BENIGN": (), "INJECTION": _INJECTION, "JAILBREAK": ("jailbreak",)},
     "unitary/toxic-bert": {
-        "toxic": _HARASSMENT, "severe_toxic": _HARASSMENT, "obscene": ("obscene",), "insult": _HARASSMENT,
-        "threat": ("harassment/threatening", "violence"), "identity_hate": ("hate",),
-    },  # fmt: skip
+        "toxic": _HARASSMENT,
+        "severe_toxic": _HARASSMENT,
+        "obscene": ("obscene",),
+        "insult": _HARASSMENT,
+        "threat": ("harassment/threatening", "violence"),
+        "identity_hate": ("hate",),
+    },
     "martin-ha/toxic-comment-model": {"non-toxic": (), "toxic": _HARASSMENT},
     "KoalaAI/Text-Moderation": {
-        "OK": (), "S": ("sexual",), "H": ("hate",), "V": ("violence",), "HR": ("harassment",),
-        "SH": ("self-harm",), "S3": ("sexual/minors",), "H2": ("hate/threatening",), "V2": ("violence/graphic",),
-    },  # fmt: skip
+        "OK": (),
+        "S": ("sexual",),
+        "H": ("hate",),
+        "V": ("violence",),
+        "HR": ("harassment",),
+        "SH": ("self-harm",),
+        "S3": ("sexual/minors",),
+        "H2": ("hate/threatening",),
+        "V2": ("violence/graphic",),
+    },
 }
 
 _SAFE_LABELS = frozenset(
@@ -99,8 +110,10 @@ def check_label_map(value: object) -> LabelMap | None:
     checked: dict[str, tuple[str, ...]] = {}
     for label, target in value.items():
         targets = () if target is None else (target,) if isinstance(target, str) else target
-        if not isinstance(label, str) or not isinstance(targets, list | tuple) or not all(
-            isinstance(t, str) and t for t in targets
+        if (
+            not isinstance(label, str)
+            or not isinstance(targets, list | tuple)
+            or not all(isinstance(t, str) and t for t in targets)
         ):
             raise InvalidParameterError(
                 f"{label!r}: must map to a category name, a list of them, or None", param="label_map"

@@ -163,7 +163,9 @@ def plan_rerank(
 ) -> RerankPlan:
     """Split the documents into batches the server accepts; one request per batch, in input order."""
     plan = RerankPlan(_ROUTE_OF_KIND[kind], url, args, (), max_payload_bytes)
-    return RerankPlan(plan.route, url, args, tuple(plan.split(range(len(args.documents)), max_batch_size)), max_payload_bytes)
+    return RerankPlan(
+        plan.route, url, args, tuple(plan.split(range(len(args.documents)), max_batch_size)), max_payload_bytes
+    )
 
 
 def _estimate(args: RerankArgs, batches: Sequence[TaskBatch]) -> int:
@@ -182,7 +184,9 @@ def rerank_response(plan: RerankPlan, batches: Sequence[TaskBatch]) -> dict[str,
         [{'index': 1, 'relevance_score': 0.9, 'document': {'text': 'b'}}]
     """
     args = plan.args
-    ranked = sorted((item for batch in batches for item in batch.items), key=lambda r: (-r["relevance_score"], r["index"]))
+    ranked = sorted(
+        (item for batch in batches for item in batch.items), key=lambda r: (-r["relevance_score"], r["index"])
+    )
     results = ranked[: args.top_n] if args.top_n is not None else ranked
     if args.return_documents:
         results = [{**item, "document": {"text": args.documents[item["index"]]}} for item in results]

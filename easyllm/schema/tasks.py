@@ -155,7 +155,7 @@ class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[Model]
 
-    def __iter__(self) -> Any:  # type: ignore[override]
+    def __iter__(self) -> Any:
         """Iterate over the models (as openai's page does)."""
         return iter(self.data)
 

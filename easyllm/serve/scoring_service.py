@@ -100,6 +100,8 @@ class ScoringService:
         """
         if self.reranks:
             label = self.model.labels.get(0, "LABEL_0")
-            scores = await self._timed(lambda: self.model.score(list(zip(texts, pairs or [""] * len(texts), strict=True))))
+            scores = await self._timed(
+                lambda: self.model.score(list(zip(texts, pairs or [""] * len(texts), strict=True)))
+            )
             return Timed([[(label, score)] for score in scores.value], scores.queue_time, scores.inference_time)
         return await self._timed(lambda: self.model.classify(texts, pairs))

@@ -81,13 +81,16 @@ def vllm_rerank(request: httpx.Request) -> httpx.Response:
     body = json.loads(request.content)
     docs = body["documents"]
     results = [
-        {"index": i, "document": {"text": d}, "relevance_score": relevance(body["query"], d)} for i, d in enumerate(docs)
+        {"index": i, "document": {"text": d}, "relevance_score": relevance(body["query"], d)}
+        for i, d in enumerate(docs)
     ]
     results.sort(key=lambda r: -r["relevance_score"])
     if body.get("top_n"):
         results = results[: body["top_n"]]
     usage = {"prompt_tokens": 7 * len(docs), "total_tokens": 7 * len(docs)}
-    return httpx.Response(200, json={"id": "rerank-1", "model": body.get("model", "bge"), "usage": usage, "results": results})
+    return httpx.Response(
+        200, json={"id": "rerank-1", "model": body.get("model", "bge"), "usage": usage, "results": results}
+    )
 
 
 def llamacpp_rerank(request: httpx.Request) -> httpx.Response:

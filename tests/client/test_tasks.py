@@ -44,7 +44,9 @@ def test_rerank_tei_batches_under_the_info_limit_and_merges_in_order(shell: str)
     assert server.paths() == ["/info", "/rerank", "/rerank", "/rerank"]
     assert [body["texts"] for body in server.bodies("/rerank")] == [DOCS[0:2], DOCS[2:4], DOCS[4:5]]
     assert [r.index for r in answer.results] == expected_order(DOCS)[:3]
-    assert [r.relevance_score for r in answer.results] == sorted((r.relevance_score for r in answer.results), reverse=True)
+    assert [r.relevance_score for r in answer.results] == sorted(
+        (r.relevance_score for r in answer.results), reverse=True
+    )
     assert all(r.document is not None and r.document.text == DOCS[r.index] for r in answer.results)
     assert answer.usage.prompt_tokens == 50 and "estimated" not in (answer.usage.model_extra or {})
     assert server.bodies("/rerank")[0] == {"query": QUERY, "texts": DOCS[:2], "raw_scores": False, "return_text": False}
@@ -63,9 +65,17 @@ def test_rerank_tei_refused_batch_is_split_and_the_limit_remembered(shell: str) 
 
 def test_rerank_vllm_shape(shell: str) -> None:
     server = Recorder({"/v1/rerank": ts.vllm_rerank})
-    answer = ts.call(shell, V1, server, "rerank.create", model="BAAI/bge-reranker-base", query=QUERY, documents=DOCS, top_n=2)
+    answer = ts.call(
+        shell, V1, server, "rerank.create", model="BAAI/bge-reranker-base", query=QUERY, documents=DOCS, top_n=2
+    )
     [body] = server.bodies("/v1/rerank")
-    assert body == {"model": "BAAI/bge-reranker-base", "query": QUERY, "documents": DOCS, "top_n": 2, "return_documents": False}
+    assert body == {
+        "model": "BAAI/bge-reranker-base",
+        "query": QUERY,
+        "documents": DOCS,
+        "top_n": 2,
+        "return_documents": False,
+    }
     assert [r.index for r in answer.results] == expected_order(DOCS)[:2]
     assert answer.model == "BAAI/bge-reranker-base"
     assert answer.usage.total_tokens == 35 and "estimated" not in (answer.usage.model_extra or {})
@@ -221,7 +231,8 @@ LLAMACPP_MODELS = {"object": "list", "data": [{
 }]}  # fmt: skip
 LLAMACPP_PROPS = {
     "default_generation_settings": {"n_ctx": 4096, "params": {}}, "total_slots": 1, "model_path": "smollm2.gguf",
-    "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}", "chat_template_caps": {"supports_tools": True},
+    "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}",
+    "chat_template_caps": {"supports_tools": True},
 }  # fmt: skip
 
 
@@ -237,7 +248,10 @@ def test_models_from_tgi_info(shell: str) -> None:
     OpenAIModel.model_validate(model.model_dump())
     assert (model.id, model.server) == ("HuggingFaceTB/SmolLM2-1.7B-Instruct", "tgi")
     assert model.limits.model_dump() == {
-        "max_input_tokens": 4095, "max_total_tokens": 4096, "max_batch_size": 4, "max_stop_sequences": 4
+        "max_input_tokens": 4095,
+        "max_total_tokens": 4096,
+        "max_batch_size": 4,
+        "max_stop_sequences": 4,
     }
     assert model.capabilities.embeddings is False and model.capabilities.chat is None
 

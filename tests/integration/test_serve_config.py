@@ -22,7 +22,9 @@ def _problems(text: str) -> list[str]:
 
 def test_wrong_task_names_field_and_line() -> None:
     text = "models:\n  - name: a\n    model: demo:smollm2\n    task: translation\n"
-    assert _problems(text) == ["line 4: models[0].task: Input should be 'generation', 'seq2seq', 'embedding', 'rerank' or 'classification'"]
+    assert _problems(text) == [
+        "line 4: models[0].task: Input should be 'generation', 'seq2seq', 'embedding', 'rerank' or 'classification'"
+    ]
 
 
 def test_seq2seq_needs_the_transformers_engine() -> None:

@@ -139,7 +139,7 @@ def _openai_error(message: str, status: int) -> JSONResponse:
 
 
 async def openai_rerank(request: Request, service: ScoringService) -> Response:
-    """vLLM's and Cohere's `POST /v1/rerank`: results sorted by `relevance_score`, cut to `top_n`."""
+    """`POST /v1/rerank` as vLLM and Cohere answer it: results sorted by `relevance_score`, cut to `top_n`."""
     body = await read_body(request, OpenAIRerankRequest)
     if not body.documents:
         return _openai_error("documents must not be empty", 400)
