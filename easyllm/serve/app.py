@@ -14,7 +14,9 @@ field when it names a served model), all with one batch limit that the root's `/
 
 Rerank models (`task: rerank`) serve TEI's `/rerank`, `/v1/rerank` and the Inference API's text-classification of
 pairs at `""`; classifiers (`task: classification`) serve TEI's `/predict` and text-classification at `""`; both
-`/info` (TEI) and `/health`. The root's `/rerank`, `/v1/rerank` and `/predict` serve the first model of the task.
+`/info` (TEI) and `/health`. Embedding models also rerank (cosine similarity: `easyllm.serve.routes.scoring`).
+The root's `/rerank` and `/v1/rerank` serve the first rerank model (else the first embedding model) or the one the
+`model` field names; `/predict` the first classifier.
 
 Root only: `GET /`, `/ping`, `/metrics`, `POST /pipeline/feature-extraction/{name}`, and each `pipeline.endpoint`
 (`POST /{endpoint}` with `{"text", "generation_params"}`, the config.yaml model-server format's route; it is matched
@@ -88,6 +90,8 @@ EMBEDDING_ROUTES: Sequence[tuple[str, str, Any]] = (
     ("/v1/embeddings", "POST", tei.openai_embeddings),
     ("/info", "GET", tei.info),
     ("/health", "GET", tgi.health),
+    ("/rerank", "POST", scoring.tei_rerank),
+    ("/v1/rerank", "POST", scoring.openai_rerank),
 )
 RERANK_ROUTES: Sequence[tuple[str, str, Any]] = (
     ("", "POST", scoring.pipeline),
@@ -219,11 +223,14 @@ def scoring_root_routes(services: dict[str, Service]) -> list[Route]:
         The routes (none for a task no model serves).
     """
     scorers = [s for s in services.values() if isinstance(s, ScoringService)]
-    reranker = next((s for s in scorers if s.reranks), None)
+    rerankers = [s for s in scorers if s.reranks] + [
+        s for s in services.values() if isinstance(s, EmbeddingService)
+    ]
+    reranker = next(iter(rerankers), None)
     classifier = next((s for s in scorers if not s.reranks), None)
     routes = []
     if reranker is not None:
-        by_name = {s.config.name: s for s in scorers if s.reranks}
+        by_name = {s.config.name: s for s in rerankers}
         routes += [
             _post("/rerank", bind(scoring.tei_rerank, reranker)),
             _post("/v1/rerank", _named(by_name, reranker, scoring.openai_rerank)),
@@ -233,7 +240,7 @@ def scoring_root_routes(services: dict[str, Service]) -> list[Route]:
     return routes
 
 
-def _named(by_name: dict[str, ScoringService], default: ScoringService, handler: Any) -> Endpoint:
+def _named(by_name: dict[str, Any], default: Any, handler: Any) -> Endpoint:
     """An endpoint serving the model its body's `model` field names (among `by_name`), else `default`."""
 
     async def endpoint(request: Request) -> Response:

@@ -29,7 +29,7 @@ def _limits_and_capabilities(service: Any) -> tuple[dict[str, Any], dict[str, An
         return limits, {**_NOTHING, "chat": template, "chat_template": template, "tools": template}
     limits = {"max_input_tokens": service.model.max_input_length, "max_batch_size": config.batch_limit}
     if isinstance(service, EmbeddingService):
-        return limits, {**_NOTHING, "embeddings": True}
+        return limits, {**_NOTHING, "embeddings": True, "rerank": True}
     if isinstance(service, ScoringService) and service.reranks:
         return limits, {**_NOTHING, "rerank": True}
     return limits, {**_NOTHING, "classification": True}

@@ -8,6 +8,10 @@
   parameters: {top_k?}}` → one list of labels per input (`[[...]]` for a single one).
 - TEI `GET /info` with `model_type` `reranker` or `classifier`.
 
+Embedding models answer `/rerank` and `/v1/rerank` too (TEI refuses them): a document's score is the cosine
+similarity of its vector and the query's, mapped to [0, 1] (`(cos + 1) / 2`), a bi-encoder reranker. So the demo
+server reranks with MiniLM and no extra model; a cross encoder (`task: rerank`) judges each pair on its own.
+
 TEI's errors: `{"error", "error_type"}` with 413 `Validation` (a batch over `max_client_batch_size`, a long input
 without truncation), 400 `Empty`; the `/v1` route answers OpenAI's `{"error": {message, type, code}}`.
 """
@@ -27,6 +31,9 @@ from easyllm import __version__
 from easyllm.serve.routes.common import FastJSON, read_body, tgi_error
 from easyllm.serve.routes.tei import VALIDATION_STATUS, EmbedError
 from easyllm.serve.scoring_service import ScoringService
+from easyllm.serve.services import EmbeddingService, Timed
+
+Scorer = ScoringService | EmbeddingService
 
 
 class TEIRerankRequest(BaseModel):
@@ -85,7 +92,7 @@ def _logit(score: float) -> float:
     return math.log(clipped / (1 - clipped))
 
 
-async def _check(service: ScoringService, counts: list[int], size: int, truncate: bool | None, limit: bool) -> None:
+async def _check(service: Scorer, counts: list[int], size: int, truncate: bool | None, limit: bool) -> None:
     """TEI's checks: not empty, at most `max_client_batch_size` inputs, not too long without truncation."""
     if size == 0:
         raise EmbedError("`inputs` cannot be empty", "Empty", 400)
@@ -97,15 +104,29 @@ async def _check(service: ScoringService, counts: list[int], size: int, truncate
         raise EmbedError(f"`inputs` must have less than {longest} tokens. Given: {max(counts)}")
 
 
+async def _bi_encoder(service: EmbeddingService, query: str, texts: list[str]) -> Timed:
+    """Cosine similarity of each document's vector with the query's, mapped to [0, 1]."""
+    timed = await service.embed([query, *texts], normalize=True, prompt_name=None)
+    vectors = timed.value
+    cosines = vectors[1:] @ vectors[0]
+    return Timed([float((value + 1) / 2) for value in cosines], timed.queue_time, timed.inference_time)
+
+
 async def _scores(
-    service: ScoringService, query: str, texts: list[str], truncate: bool | None, *, limit: bool = True
+    service: Scorer, query: str, texts: list[str], truncate: bool | None, *, limit: bool = True
 ) -> tuple[list[float], int, dict[str, str]]:
     started = time.perf_counter()
-    if not service.reranks:
-        raise EmbedError("this model is a classifier, not a reranker: use /predict", "Backend", 424)
-    counts = await service.count_pairs(query, texts) if texts else []
-    await _check(service, counts, len(texts), truncate, limit)
-    timed = await service.rerank(query, texts)
+    if isinstance(service, EmbeddingService):
+        counts = await service.count_tokens([query, *texts]) if texts else []
+        await _check(service, counts, len(texts), truncate, limit)
+        timed = await _bi_encoder(service, query, texts)
+        counts = [counts[0] + count for count in counts[1:]]
+    else:
+        if not service.reranks:
+            raise EmbedError("this model is a classifier, not a reranker: use /predict", "Backend", 424)
+        counts = await service.count_pairs(query, texts) if texts else []
+        await _check(service, counts, len(texts), truncate, limit)
+        timed = await service.rerank(query, texts)
     used = sum(min(count, service.model.max_input_length) for count in counts)
     headers = {
         "x-compute-type": "cpu",
@@ -117,7 +138,7 @@ async def _scores(
     return list(timed.value), used, headers
 
 
-async def tei_rerank(request: Request, service: ScoringService) -> Response:
+async def tei_rerank(request: Request, service: Scorer) -> Response:
     """TEI's `POST /rerank`: every text scored against the query, highest first."""
     body = await read_body(request, TEIRerankRequest)
     try:
@@ -138,7 +159,7 @@ def _openai_error(message: str, status: int) -> JSONResponse:
     return JSONResponse({"error": error}, status_code=status)
 
 
-async def openai_rerank(request: Request, service: ScoringService) -> Response:
+async def openai_rerank(request: Request, service: Scorer) -> Response:
     """`POST /v1/rerank` as vLLM and Cohere answer it: results sorted by `relevance_score`, cut to `top_n`."""
     body = await read_body(request, OpenAIRerankRequest)
     if not body.documents:
