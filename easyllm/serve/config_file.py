@@ -199,7 +199,10 @@ def _locate(model: ModelConfig, base_dir: Path) -> Path:
     if demo is not None:
         if demo not in DEMO_MODELS:
             raise ValueError(f"unknown demo model {demo!r}; known: {', '.join(sorted(DEMO_MODELS))}")
-        if DEMO_MODELS[demo].task != model.task:
+        # an embedding model with `labels` serves as a classifier
+        if DEMO_MODELS[demo].task != model.task and not (
+            DEMO_MODELS[demo].task == "embedding" and model.task == "classification" and model.labels
+        ):
             raise ValueError(f"demo model {demo!r} serves task {DEMO_MODELS[demo].task!r}, not {model.task!r}")
         path = DEMO_MODELS[demo].path()
     else:

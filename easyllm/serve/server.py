@@ -55,7 +55,7 @@ def _load(resolved: ResolvedModel, metrics: Metrics) -> Service:
         from easyllm.serve.engines.scoring import load_scoring_model
         from easyllm.serve.scoring_service import ScoringService
 
-        return ScoringService(config, load_scoring_model(config.task, resolved.path), metrics)
+        return ScoringService(config, load_scoring_model(config.task, resolved.path, config.labels), metrics)
     from easyllm.serve.engines.loading import load_generation_model
 
     settled, model = load_generation_model(config, resolved.path)

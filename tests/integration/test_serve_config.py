@@ -111,6 +111,7 @@ def test_default_config_uses_the_packaged_models() -> None:
     assert [(m.config.name, m.config.task, m.path.exists()) for m in models] == [
         ("smollm2", "generation", True),
         ("minilm", "embedding", True),
+        ("guard", "classification", True),
     ]
     assert config.models[0].served_model_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert config.models[1].batch_limit == 32 and config.models[0].batch_limit == 4

@@ -4,6 +4,9 @@
   score is the sigmoid of its logit, as TEI's `/rerank` answers without `raw_scores`.
 - `ClassifierModel`: a transformers sequence-classification folder; every label's score, softmax over the
   labels (sigmoid each for a multi-label model, `problem_type: multi_label_classification`), as TEI's `/predict`.
+- `EmbeddingClassifier`: a sentence-transformers embedding model with example texts per label (config `labels`);
+  a text's score for a label is its best cosine similarity to the label's examples, softmax over the labels
+  (scaled by `SHARPNESS`). A few examples make a usable zero-shot guard with no classifier to download.
 """
 
 from __future__ import annotations
@@ -128,14 +131,76 @@ class ClassifierModel:
         return rows
 
 
-def load_scoring_model(task: str, path: Path) -> CrossEncoderModel | ClassifierModel:
-    """Load a cross encoder (task `rerank`) or a classifier (task `classification`).
+#: Cosine similarities are multiplied by this before the softmax over labels (cosines differ by tenths).
+SHARPNESS = 20.0
+
+
+class EmbeddingClassifier:
+    """Labels texts by their similarity to each label's example texts (a sentence-transformers model)."""
+
+    def __init__(self, path: Path, labels: dict[str, list[str]]) -> None:
+        """Load the model from a folder, offline, and embed the examples.
+
+        Args:
+            path: The model folder.
+            labels: Each label with its example texts.
+        """
+        from easyllm.serve.engines.embedding import SentenceTransformerModel
+
+        self._model = SentenceTransformerModel(path)
+        self.max_input_length = self._model.max_input_length
+        """The longest input in tokens (longer inputs are truncated)."""
+        self.labels: dict[int, str] = dict(enumerate(labels))
+        """The labels by id, in config order."""
+        self._examples = [self._model.embed(texts, normalize=True, prompt_name=None) for texts in labels.values()]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens per text, special tokens included, without truncation.
+
+        Args:
+            texts: The inputs.
+
+        Returns:
+            One count per text.
+        """
+        return self._model.count_tokens(texts)
+
+    def classify(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> list[Labels]:
+        """Every label's score for each text, highest first (`pairs` are joined to their texts).
+
+        Args:
+            texts: The inputs.
+            pairs: Second texts, or None.
+
+        Returns:
+            One list of (label, score) per input.
+        """
+        import numpy as np
+
+        joined = [f"{text} {pair}" for text, pair in zip(texts, pairs, strict=True)] if pairs else list(texts)
+        vectors = self._model.embed(joined, normalize=True, prompt_name=None)
+        best = np.stack([(vectors @ examples.T).max(axis=1) for examples in self._examples], axis=1) * SHARPNESS
+        probs = np.exp(best - best.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        return [
+            sorted(((self.labels[i], float(p)) for i, p in enumerate(row)), key=lambda entry: -entry[1])
+            for row in probs
+        ]
+
+
+def load_scoring_model(
+    task: str, path: Path, labels: dict[str, list[str]] | None = None
+) -> CrossEncoderModel | ClassifierModel | EmbeddingClassifier:
+    """Load a cross encoder (task `rerank`) or a classifier (task `classification`; with `labels`, an embedding one).
 
     Args:
         task: `rerank` or `classification`.
         path: The model folder.
+        labels: Example texts per label, for an embedding model as a classifier.
 
     Returns:
         The loaded model.
     """
-    return CrossEncoderModel(path) if task == "rerank" else ClassifierModel(path)
+    if task == "rerank":
+        return CrossEncoderModel(path)
+    return EmbeddingClassifier(path, labels) if labels else ClassifierModel(path)
