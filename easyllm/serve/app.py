@@ -201,6 +201,7 @@ def root_routes(state: ServerState) -> list[Route]:
         _post("/", root.root_post(gen, emb)),
         Route("/info", root.root_info_endpoint(gen, emb), methods=["GET"]),
         Route("/ping", _health, methods=["GET"]),
+        Route("/health", _health, methods=["GET"]),  # also when no generation or embedding model is served
         Route("/metrics", _metrics_endpoint(state), methods=["GET"]),
         Route("/v1/models", _models_endpoint(list(state.services.values())), methods=["GET"]),
         _post("/v1/chat/completions", _by_model_field(services, GenerationService, chat.chat_completions)),

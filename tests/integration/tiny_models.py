@@ -1,7 +1,7 @@
 """Tiny models built at test time (no download): a BERT-style classifier and a cross encoder.
 
 A WordPiece tokenizer is trained with `tokenizers` on a few sentences, a two-layer BERT with 32 hidden units gets
-random weights (a fixed seed), and both are written with `save_pretrained`, so `easyllm serve` loads them the way
+random weights (a fixed seed, spread wide so that different texts get clearly different scores), and both are written with `save_pretrained`, so `easyllm serve` loads them the way
 it loads any Hugging Face folder. Their scores mean nothing; the tests compare routes and shells with each other.
 """
 
@@ -52,7 +52,7 @@ def build_classifier(folder: Path, labels: list[str], *, seed: int = 0) -> Path:
     tokenizer = _tokenizer(folder)
     config = BertConfig(
         vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
-        max_position_embeddings=128, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        max_position_embeddings=128, num_labels=len(labels), id2label=dict(enumerate(labels)), initializer_range=0.5,
         label2id={label: i for i, label in enumerate(labels)},
     )  # fmt: skip
     torch.manual_seed(seed)
