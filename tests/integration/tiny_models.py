@@ -2,7 +2,8 @@
 
 A WordPiece tokenizer is trained with `tokenizers` on a few sentences, a two-layer BERT with 32 hidden units gets
 random weights (a fixed seed, spread wide so that different texts get clearly different scores), and both are
-written with `save_pretrained`, so `easyllm serve` loads them the way it loads any Hugging Face folder. Their scores mean nothing; the tests compare routes and shells with each other.
+written with `save_pretrained`, so `easyllm serve` loads them the way it loads any Hugging Face folder. Their
+scores mean nothing; the tests compare routes and shells with each other.
 """
 
 from __future__ import annotations
