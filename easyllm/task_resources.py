@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from easyllm import task_calls
 from easyllm.protocol.classification import check_classify
 from easyllm.protocol.embeddings import EmbeddingOptions, embedding_options
+from easyllm.protocol.extras import Extras
 from easyllm.protocol.moderation import DEFAULT_THRESHOLD, LabelMap, check_label_map, check_threshold
 from easyllm.protocol.rerank import check_rerank
 from easyllm.schema import tasks
@@ -59,6 +60,9 @@ class Rerank:
         batch_size: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> RerankResponse:
         """Score every document against `query`: `results` sorted by `relevance_score`, most relevant first.
 
@@ -71,12 +75,16 @@ class Rerank:
             batch_size: most documents per request, under the server's own limit (default: its `/info`, else 32).
             max_concurrency: requests in flight at once (default 8).
             timeout: seconds this call may take.
+            extra_body: keys merged into every request's JSON body (they win).
+            extra_headers: headers sent with every request.
+            extra_query: query parameters of every request.
         """
         args = check_rerank(query, documents, model=model, top_n=top_n, return_documents=return_documents)
         options = _options(batch_size, max_concurrency)
+        extras = Extras.check(extra_body, extra_headers, extra_query)
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return task_calls.rerank(settings, args, transport, tasks.rerank_response, options, self._client.protocol)
+        return task_calls.rerank(settings, args, transport, tasks.rerank_response, options, self._client.engine, extras)
 
 
 class Classifications:
@@ -93,6 +101,9 @@ class Classifications:
         batch_size: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> ClassificationResponse:
         """Classify `input`: `data[i].labels` are input i's labels, highest score first.
 
@@ -102,13 +113,17 @@ class Classifications:
             batch_size: most texts per request, under the server's own limit.
             max_concurrency: requests in flight at once (default 8).
             timeout: seconds this call may take.
+            extra_body: keys merged into every request's JSON body (they win).
+            extra_headers: headers sent with every request.
+            extra_query: query parameters of every request.
         """
         args = check_classify(input, model)
         options = _options(batch_size, max_concurrency)
+        extras = Extras.check(extra_body, extra_headers, extra_query)
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return task_calls.classify(
-            settings, args, transport, tasks.classification_response, options, self._client.protocol
+            settings, args, transport, tasks.classification_response, options, self._client.engine, extras
         )
 
 
@@ -128,6 +143,9 @@ class Moderations:
         batch_size: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> ModerationCreateResponse:
         """Moderate `input` with a classifier (a guardrail model): one result per input.
 
@@ -139,14 +157,18 @@ class Moderations:
             batch_size: most texts per request, under the server's own limit.
             max_concurrency: requests in flight at once (default 8).
             timeout: seconds this call may take.
+            extra_body: keys merged into every request's JSON body (they win).
+            extra_headers: headers sent with every request.
+            extra_query: query parameters of every request.
         """
         args = check_classify(input, model)
         moderation = _moderation(threshold, label_map)
         options = _options(batch_size, max_concurrency)
+        extras = Extras.check(extra_body, extra_headers, extra_query)
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return task_calls.moderate(
-            settings, args, transport, tasks.moderation_response, options, moderation, self._client.protocol
+            settings, args, transport, tasks.moderation_response, options, moderation, self._client.engine, extras
         )
 
 
@@ -160,13 +182,13 @@ class Models:
         """The server's models (iterate the answer, or read `data`)."""
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return task_calls.list_models(settings, transport, tasks.model_list, self._client.protocol)
+        return task_calls.list_models(settings, transport, tasks.model_list, self._client.engine)
 
     def retrieve(self, model: str, *, timeout: float | None = None) -> Model:
         """One model by id; `easyllm.NotFoundError` when the server does not serve it."""
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return task_calls.get_model(settings, model, transport, tasks.model, self._client.protocol)
+        return task_calls.get_model(settings, model, transport, tasks.model, self._client.engine)
 
 
 # ---------------------------------------------------------------- async
@@ -189,14 +211,18 @@ class AsyncRerank:
         batch_size: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> RerankResponse:
         """Async `Rerank.create`."""
         args = check_rerank(query, documents, model=model, top_n=top_n, return_documents=return_documents)
         options = _options(batch_size, max_concurrency)
+        extras = Extras.check(extra_body, extra_headers, extra_query)
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return await task_calls.arerank(
-            settings, args, transport, tasks.rerank_response, options, self._client.protocol
+            settings, args, transport, tasks.rerank_response, options, self._client.engine, extras
         )
 
 
@@ -214,14 +240,18 @@ class AsyncClassifications:
         batch_size: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> ClassificationResponse:
         """Async `Classifications.create`."""
         args = check_classify(input, model)
         options = _options(batch_size, max_concurrency)
+        extras = Extras.check(extra_body, extra_headers, extra_query)
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return await task_calls.aclassify(
-            settings, args, transport, tasks.classification_response, options, self._client.protocol
+            settings, args, transport, tasks.classification_response, options, self._client.engine, extras
         )
 
 
@@ -241,15 +271,19 @@ class AsyncModerations:
         batch_size: int | None = None,
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        extra_body: Mapping[str, object] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> ModerationCreateResponse:
         """Async `Moderations.create`."""
         args = check_classify(input, model)
         moderation = _moderation(threshold, label_map)
         options = _options(batch_size, max_concurrency)
+        extras = Extras.check(extra_body, extra_headers, extra_query)
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
         return await task_calls.amoderate(
-            settings, args, transport, tasks.moderation_response, options, moderation, self._client.protocol
+            settings, args, transport, tasks.moderation_response, options, moderation, self._client.engine, extras
         )
 
 
@@ -263,10 +297,10 @@ class AsyncModels:
         """Async `Models.list`."""
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return await task_calls.alist_models(settings, transport, tasks.model_list, self._client.protocol)
+        return await task_calls.alist_models(settings, transport, tasks.model_list, self._client.engine)
 
     async def retrieve(self, model: str, *, timeout: float | None = None) -> Model:
         """Async `Models.retrieve`."""
         settings = self._client.settings(timeout)
         transport = self._client.transport(settings)
-        return await task_calls.aget_model(settings, model, transport, tasks.model, self._client.protocol)
+        return await task_calls.aget_model(settings, model, transport, tasks.model, self._client.engine)

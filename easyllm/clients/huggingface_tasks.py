@@ -28,17 +28,24 @@ def _facade() -> Any:
 
 
 def _common(kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
-    """Settings, batching options and protocol of one call; an unknown keyword is refused."""
+    """Settings, batching options, engine and extras of one call."""
     from easyllm.protocol.embeddings import embedding_options
 
     facade = _facade()
     settings = facade._settings(kwargs)
-    protocol = kwargs.pop("protocol", "auto")
+    engine, extras = facade._engine_and_extras(kwargs)
     options = embedding_options(
         batch_size=kwargs.pop("batch_size", None), max_concurrency=kwargs.pop("max_concurrency", None)
     )
     kwargs.pop("user", None)
-    return settings, options, protocol
+    return settings, options, (engine, extras)
+
+
+def _engine(kwargs: dict[str, Any]) -> str:
+    """`engine` (or the older `protocol`) of a call, else the module's."""
+    from easyllm.dialects import resolve_engine
+
+    return resolve_engine(kwargs.pop("engine", None), kwargs.pop("protocol", None), _facade().engine)
 
 
 def _refuse_rest(kwargs: dict[str, Any], name: str) -> None:
@@ -87,12 +94,13 @@ class Rerank:
 
         Args:
             **kwargs: `query` and `documents` (required), `model`, `top_n`, `return_documents`, `batch_size`,
-                `max_concurrency`, and per-call `api_key`, `api_base`, `timeout`, `max_retries`, `protocol`.
+                `max_concurrency`, `extra_body` / `extra_headers` / `extra_query`, and per-call `api_key`, `api_base`,
+                `timeout`, `max_retries`, `engine`.
         """
         from easyllm import task_calls
 
         settings, args, options, protocol = _rerank_args(kwargs)
-        return task_calls.rerank(settings, args, _facade()._sync_transport(settings), to_object, options, protocol)
+        return task_calls.rerank(settings, args, _facade()._sync_transport(settings), to_object, options, *protocol)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
@@ -101,7 +109,7 @@ class Rerank:
 
         settings, args, options, protocol = _rerank_args(kwargs)
         transport = _facade()._async_transport(settings)
-        return await task_calls.arerank(settings, args, transport, to_object, options, protocol)
+        return await task_calls.arerank(settings, args, transport, to_object, options, *protocol)
 
 
 class Moderation:
@@ -113,7 +121,8 @@ class Moderation:
 
         Args:
             **kwargs: `input` (required), `model`, `threshold` (default 0.5), `label_map`, `batch_size`,
-                `max_concurrency`, and per-call `api_key`, `api_base`, `timeout`, `max_retries`, `protocol`.
+                `max_concurrency`, `extra_body` / `extra_headers` / `extra_query`, and per-call `api_key`, `api_base`,
+                `timeout`, `max_retries`, `engine`.
         """
         from easyllm import task_calls
 
@@ -121,7 +130,7 @@ class Moderation:
         moderation = _moderation(kwargs)
         _refuse_rest(kwargs, "Moderation.create")
         transport = _facade()._sync_transport(settings)
-        return task_calls.moderate(settings, args, transport, to_object, options, moderation, protocol)
+        return task_calls.moderate(settings, args, transport, to_object, options, moderation, *protocol)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
@@ -132,7 +141,7 @@ class Moderation:
         moderation = _moderation(kwargs)
         _refuse_rest(kwargs, "Moderation.create")
         transport = _facade()._async_transport(settings)
-        return await task_calls.amoderate(settings, args, transport, to_object, options, moderation, protocol)
+        return await task_calls.amoderate(settings, args, transport, to_object, options, moderation, *protocol)
 
 
 class Classification:
@@ -144,13 +153,13 @@ class Classification:
 
         Args:
             **kwargs: `input` (required), `model`, `batch_size`, `max_concurrency`, and per-call `api_key`,
-                `api_base`, `timeout`, `max_retries`, `protocol`.
+                `api_base`, `timeout`, `max_retries`, `engine`, `extra_body` / `extra_headers` / `extra_query`.
         """
         from easyllm import task_calls
 
         settings, args, options, protocol = _classify_args(kwargs)
         _refuse_rest(kwargs, "Classification.create")
-        return task_calls.classify(settings, args, _facade()._sync_transport(settings), to_object, options, protocol)
+        return task_calls.classify(settings, args, _facade()._sync_transport(settings), to_object, options, *protocol)
 
     @classmethod
     async def acreate(cls, **kwargs: Any) -> OpenAIObject:
@@ -160,7 +169,7 @@ class Classification:
         settings, args, options, protocol = _classify_args(kwargs)
         _refuse_rest(kwargs, "Classification.create")
         transport = _facade()._async_transport(settings)
-        return await task_calls.aclassify(settings, args, transport, to_object, options, protocol)
+        return await task_calls.aclassify(settings, args, transport, to_object, options, *protocol)
 
 
 class Model:
@@ -171,12 +180,12 @@ class Model:
         """The server's models (`data`), each with `limits` and `capabilities`.
 
         Args:
-            **kwargs: per-call `api_key`, `api_base`, `timeout`, `max_retries`, `protocol`.
+            **kwargs: per-call `api_key`, `api_base`, `timeout`, `max_retries`, `engine`.
         """
         from easyllm import task_calls
 
         settings = _facade()._settings(kwargs)
-        protocol = kwargs.pop("protocol", "auto")
+        protocol = _engine(kwargs)
         _refuse_rest(kwargs, "Model.list")
         return task_calls.list_models(settings, _facade()._sync_transport(settings), to_object, protocol)
 
@@ -186,7 +195,7 @@ class Model:
         from easyllm import task_calls
 
         settings = _facade()._settings(kwargs)
-        protocol = kwargs.pop("protocol", "auto")
+        protocol = _engine(kwargs)
         _refuse_rest(kwargs, "Model.retrieve")
         return task_calls.get_model(settings, id, _facade()._sync_transport(settings), to_object, protocol)
 
@@ -196,7 +205,7 @@ class Model:
         from easyllm import task_calls
 
         settings = _facade()._settings(kwargs)
-        protocol = kwargs.pop("protocol", "auto")
+        protocol = _engine(kwargs)
         _refuse_rest(kwargs, "Model.list")
         return await task_calls.alist_models(settings, _facade()._async_transport(settings), to_object, protocol)
 
@@ -206,6 +215,6 @@ class Model:
         from easyllm import task_calls
 
         settings = _facade()._settings(kwargs)
-        protocol = kwargs.pop("protocol", "auto")
+        protocol = _engine(kwargs)
         _refuse_rest(kwargs, "Model.retrieve")
         return await task_calls.aget_model(settings, id, _facade()._async_transport(settings), to_object, protocol)

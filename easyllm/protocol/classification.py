@@ -16,10 +16,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from easyllm.errors import APIResponseValidationError
 from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES
+from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 from easyllm.protocol.task_batches import (
     TaskBatch,
@@ -32,7 +33,9 @@ from easyllm.protocol.task_batches import (
     score,
     split_span,
 )
-from easyllm.protocol.task_routes import ServerKind
+
+if TYPE_CHECKING:
+    from easyllm.settings import Settings
 
 __all__ = [
     "ClassifyArgs",
@@ -65,6 +68,16 @@ def check_classify(input: object, model: object = None) -> ClassifyArgs:
 
 
 @dataclass(frozen=True)
+class ClassifyCall:
+    """What a dialect plans a classification from: the checked arguments, the server, the shell's batch size."""
+
+    settings: Settings
+    args: ClassifyArgs
+    max_batch_size: int
+    extras: Extras = NO_EXTRAS
+
+
+@dataclass(frozen=True)
 class ClassifyPlan:
     """The batches of one classification call, how to ask for each, and how to read the answers."""
 
@@ -73,6 +86,7 @@ class ClassifyPlan:
     args: ClassifyArgs
     batches: tuple[range, ...]
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    extras: Extras = NO_EXTRAS
 
     @property
     def inputs(self) -> Sequence[str]:
@@ -82,9 +96,8 @@ class ClassifyPlan:
     def call(self, span: range) -> HTTPCall:
         """The request for the texts `span`."""
         texts = self.args.inputs[span.start : span.stop]
-        if self.route == "pipeline":
-            return HTTPCall("POST", self.url, {"inputs": texts[0]})
-        return HTTPCall("POST", self.url, {"inputs": texts, "raw_scores": False})
+        payload = {"inputs": texts[0]} if self.route == "pipeline" else {"inputs": texts, "raw_scores": False}
+        return self.extras.apply(HTTPCall("POST", self.url, payload))
 
     def split(self, span: range, size: int) -> list[range]:
         """`span` in consecutive batches of at most `size` texts (one per request on the pipeline route)."""
@@ -127,22 +140,22 @@ def plan_classify(
     args: ClassifyArgs,
     *,
     url: str,
-    kind: ServerKind,
+    route: ClassifyRoute,
     max_batch_size: int,
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    extras: Extras = NO_EXTRAS,
 ) -> ClassifyPlan:
     """Split the texts into batches the server accepts; one request per batch, in input order."""
-    route: ClassifyRoute = "pipeline" if kind == "collection" else "tei"
-    plan = ClassifyPlan(route, url, args, (), max_payload_bytes)
+    plan = ClassifyPlan(route, url, args, (), max_payload_bytes, extras)
     batches = tuple(plan.split(range(len(args.inputs)), max_batch_size))
-    return ClassifyPlan(route, url, args, batches, max_payload_bytes)
+    return ClassifyPlan(route, url, args, batches, max_payload_bytes, extras)
 
 
 def classification_response(plan: ClassifyPlan, batches: Sequence[TaskBatch]) -> dict[str, Any]:
     """One classification response: `data[i]` holds every label of input `i`, highest score first.
 
     Example:
-        >>> plan = plan_classify(check_classify("hi"), url="http://h/predict", kind="tei", max_batch_size=8)
+        >>> plan = plan_classify(check_classify("hi"), url="http://h/predict", route="tei", max_batch_size=8)
         >>> labels = [{"label": "SAFE", "score": 0.2}, {"label": "INJECTION", "score": 0.8}]
         >>> batch = plan.read(range(1), Reply(labels, {}))
         >>> classification_response(plan, [batch])["data"][0]["labels"][0]

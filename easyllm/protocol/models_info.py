@@ -2,6 +2,8 @@
 
 Sources, by kind of server (`easyllm.protocol.task_routes`):
 
+Each dialect says where to ask (`Dialect.model_routes`):
+
 - a TGI or TEI root: `GET /info` (TGI: `max_input_tokens` (`max_input_length` before v2.1), `max_total_tokens`,
   `max_client_batch_size`, `max_stop_sequences`; TEI: `model_type` says embedding / classifier / reranker);
 - an OpenAI-compatible `/v1`: `GET /v1/models` (vLLM adds `max_model_len`; llama.cpp adds `meta.n_ctx_train`
@@ -16,15 +18,16 @@ reports `limits` / `capabilities` itself (`easyllm serve`) has them taken as the
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from easyllm.errors import APIResponseValidationError, APIStatusError, InvalidParameterError, NotFoundError
 from easyllm.protocol.generation import HTTPCall, Reply
-from easyllm.protocol.task_routes import TaskRoutes
 
 __all__ = [
     "CAPABILITIES",
     "LIMITS",
+    "ModelRoutes",
     "find_model",
     "model_from_info",
     "models_flow",
@@ -32,6 +35,22 @@ __all__ = [
     "models_list",
     "wants_props",
 ]
+
+
+@dataclass(frozen=True)
+class ModelRoutes:
+    """Where a server tells what it serves (a dialect's `model_routes`).
+
+    Attributes:
+        info: TGI/TEI's `/info`, asked first when there is one.
+        models: an OpenAI-compatible `/models` list (after a 404 from `info`), or None.
+        props: llama.cpp's `/props`, asked only when the list is llama.cpp's, or None.
+    """
+
+    info: str | None
+    models: str | None
+    props: str | None = None
+
 
 LIMITS = ("max_input_tokens", "max_total_tokens", "max_batch_size", "max_stop_sequences")
 CAPABILITIES = ("chat", "chat_template", "tools", "embeddings", "rerank", "classification", "responses")
@@ -181,14 +200,12 @@ def models_list(models: list[dict[str, Any]]) -> dict[str, Any]:
     return {"object": "list", "data": models}
 
 
-def models_flow(routes: TaskRoutes) -> Generator[HTTPCall, Reply, list[dict[str, Any]]]:
+def models_flow(routes: ModelRoutes) -> Generator[HTTPCall, Reply, list[dict[str, Any]]]:
     """Ask the server what it serves: yields each request, is sent its reply (or thrown its status error).
 
     A server root is asked `/info` first; one without it (404) is asked `/v1/models`. A llama.cpp list is
     completed by `/props` when the server answers it.
     """
-    if routes.models is None:
-        raise InvalidParameterError("has no model list", param="base_url")
     if routes.info is not None:
         try:
             info = yield HTTPCall("GET", routes.info)
@@ -196,6 +213,8 @@ def models_flow(routes: TaskRoutes) -> Generator[HTTPCall, Reply, list[dict[str,
             pass
         else:
             return [model_from_info(info.body)]
+    if routes.models is None:
+        raise InvalidParameterError("has no model list (no /info and no /v1/models)", param="base_url")
     listed = yield HTTPCall("GET", routes.models)
     props: object = None
     if routes.props is not None and wants_props(listed.body):

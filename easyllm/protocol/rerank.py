@@ -18,10 +18,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from easyllm.errors import APIResponseValidationError, InvalidParameterError
 from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES
+from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 from easyllm.protocol.task_batches import (
     TaskBatch,
@@ -35,12 +36,13 @@ from easyllm.protocol.task_batches import (
     score,
     split_span,
 )
-from easyllm.protocol.task_routes import ServerKind
 
-__all__ = ["RerankArgs", "RerankPlan", "RerankRoute", "check_rerank", "plan_rerank", "rerank_response"]
+if TYPE_CHECKING:
+    from easyllm.settings import Settings
+
+__all__ = ["RerankArgs", "RerankCall", "RerankPlan", "RerankRoute", "check_rerank", "plan_rerank", "rerank_response"]
 
 RerankRoute = Literal["tei", "openai", "pipeline"]
-_ROUTE_OF_KIND: dict[ServerKind, RerankRoute] = {"tei": "tei", "openai": "openai", "collection": "pipeline"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,16 @@ def check_rerank(
 
 
 @dataclass(frozen=True)
+class RerankCall:
+    """What a dialect plans a rerank from: the checked arguments, the server, the batch size the shell chose."""
+
+    settings: Settings
+    args: RerankArgs
+    max_batch_size: int
+    extras: Extras = NO_EXTRAS
+
+
+@dataclass(frozen=True)
 class RerankPlan:
     """The batches of one rerank call, how to ask for each, and how to read the answers."""
 
@@ -82,6 +94,7 @@ class RerankPlan:
     args: RerankArgs
     batches: tuple[range, ...]
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    extras: Extras = NO_EXTRAS
 
     @property
     def inputs(self) -> Sequence[str]:
@@ -102,7 +115,7 @@ class RerankPlan:
                 payload = {"model": args.model, **payload}
         else:
             payload = {"inputs": [{"text": args.query, "text_pair": text} for text in texts]}
-        return HTTPCall("POST", self.url, payload)
+        return self.extras.apply(HTTPCall("POST", self.url, payload))
 
     def split(self, span: range, size: int) -> list[range]:
         """`span` in consecutive batches of at most `size` documents (and the payload limit, query included)."""
@@ -157,15 +170,15 @@ def plan_rerank(
     args: RerankArgs,
     *,
     url: str,
-    kind: ServerKind,
+    route: RerankRoute,
     max_batch_size: int,
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    extras: Extras = NO_EXTRAS,
 ) -> RerankPlan:
     """Split the documents into batches the server accepts; one request per batch, in input order."""
-    plan = RerankPlan(_ROUTE_OF_KIND[kind], url, args, (), max_payload_bytes)
-    return RerankPlan(
-        plan.route, url, args, tuple(plan.split(range(len(args.documents)), max_batch_size)), max_payload_bytes
-    )
+    plan = RerankPlan(route, url, args, (), max_payload_bytes, extras)
+    batches = tuple(plan.split(range(len(args.documents)), max_batch_size))
+    return RerankPlan(route, url, args, batches, max_payload_bytes, extras)
 
 
 def _estimate(args: RerankArgs, batches: Sequence[TaskBatch]) -> int:
@@ -178,7 +191,7 @@ def rerank_response(plan: RerankPlan, batches: Sequence[TaskBatch]) -> dict[str,
 
     Example:
         >>> args = check_rerank("q", ["a", "b"], top_n=1, return_documents=True)
-        >>> plan = plan_rerank(args, url="http://h/rerank", kind="tei", max_batch_size=8)
+        >>> plan = plan_rerank(args, url="http://h/rerank", route="tei", max_batch_size=8)
         >>> batch = plan.read(range(2), Reply([{"index": 1, "score": 0.9}, {"index": 0, "score": 0.1}], {}))
         >>> rerank_response(plan, [batch])["results"]
         [{'index': 1, 'relevance_score': 0.9, 'document': {'text': 'b'}}]

@@ -138,7 +138,9 @@ def pipeline_classify(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=[classifier_scores(text)])
 
 
-def call(shell: str, base_url: str, server: Recorder, resource: str, *args: Any, **kwargs: Any) -> Any:
+def call(
+    shell: str, base_url: str, server: Recorder, resource: str, *args: Any, engine: str = "auto", **kwargs: Any
+) -> Any:
     """`client.<resource>(*args, **kwargs)` through one shell (`resource` such as "rerank.create")."""
 
     def target(client: Any) -> Any:
@@ -148,10 +150,11 @@ def call(shell: str, base_url: str, server: Recorder, resource: str, *args: Any,
 
     if shell == "sync":
         with httpx.Client(transport=httpx.MockTransport(server)) as http:
-            return target(easyllm.HuggingFace(base_url=base_url, http_client=http))(*args, **kwargs)
+            return target(easyllm.HuggingFace(base_url=base_url, engine=engine, http_client=http))(*args, **kwargs)
 
     async def run() -> Any:
         async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
-            return await target(easyllm.AsyncHuggingFace(base_url=base_url, http_client=http))(*args, **kwargs)
+            client = easyllm.AsyncHuggingFace(base_url=base_url, engine=engine, http_client=http)
+            return await target(client)(*args, **kwargs)
 
     return asyncio.run(run())

@@ -141,6 +141,38 @@ def test_rerank_server_error_is_raised_not_swallowed(shell: str) -> None:
         ts.call(shell, TEI, server, "rerank.create", query="q", documents=["a", "b"])
 
 
+def test_rerank_on_the_router_goes_to_hf_inference(shell: str) -> None:
+    model = "BAAI/bge-reranker-base"
+    server = Recorder({f"/hf-inference/models/{model}": ts.pipeline_pairs(nested=True)})
+    answer = ts.call(shell, "https://router.huggingface.co/v1", server, "rerank.create", model=model, query=QUERY,
+                     documents=DOCS[:2])  # fmt: skip
+    assert server.paths() == [f"/hf-inference/models/{model}"]
+    assert [r.index for r in answer.results] == expected_order(DOCS[:2])
+
+
+def test_rerank_refused_by_a_server_without_the_route(shell: str) -> None:
+    server = Recorder({})
+    with pytest.raises(InvalidParameterError, match="llama-cpp-python servers have no rerank") as caught:
+        ts.call(shell, V1, server, "rerank.create", engine="llama-cpp-python", query="q", documents=["a"])
+    assert caught.value.param == "api_base" and server.requests == []
+
+
+@pytest.mark.parametrize("engine", ["vllm", "llama.cpp", "tei"])
+def test_rerank_engine_picks_the_shape(shell: str, engine: str) -> None:
+    server = Recorder({"/v1/rerank": ts.vllm_rerank, "/rerank": ts.tei_rerank()})
+    ts.call(shell, V1, server, "rerank.create", engine=engine, query=QUERY, documents=DOCS[:2])
+    assert server.paths()[-1] == ("/rerank" if engine == "tei" else "/v1/rerank")
+
+
+def test_rerank_extras_reach_every_batch(shell: str) -> None:
+    server = Recorder({"/rerank": ts.tei_rerank(limit=2)})
+    ts.call(shell, TEI, server, "rerank.create", query=QUERY, documents=DOCS, batch_size=2,
+            extra_body={"truncate": True}, extra_headers={"x-team": "search"})  # fmt: skip
+    reranks = [r for r in server.requests if r.url.path == "/rerank"]
+    assert len(reranks) == 3 and all(r.headers["x-team"] == "search" for r in reranks)
+    assert all(body["truncate"] is True for body in server.bodies("/rerank"))
+
+
 # ---------------------------------------------------------------- classification and moderation
 
 
@@ -203,6 +235,14 @@ def test_moderation_hf_inference_one_text_per_request(shell: str) -> None:
     assert [b["inputs"] for b in server.bodies(server.paths()[0])] == TEXTS
     assert [r.flagged for r in answer.results] == [False, True, False]
     OpenAIModeration.model_validate(answer.model_dump())
+
+
+def test_moderation_on_the_router_goes_to_hf_inference(shell: str) -> None:
+    server = Recorder({f"/hf-inference/models/{GUARD}": ts.pipeline_classify})
+    answer = ts.call(
+        shell, "https://router.huggingface.co/v1", server, "moderations.create", input=TEXTS[1], model=GUARD
+    )
+    assert answer.results[0].flagged is True and server.paths() == [f"/hf-inference/models/{GUARD}"]
 
 
 def test_moderation_bad_input_sends_nothing(shell: str) -> None:
@@ -296,7 +336,7 @@ def test_models_of_a_collection_are_refused_before_sending(shell: str) -> None:
     server = Recorder({})
     with pytest.raises(InvalidParameterError) as caught:
         ts.call(shell, ROUTER, server, "models.list")
-    assert caught.value.param == "base_url" and server.requests == []
+    assert caught.value.param == "api_base" and server.requests == []
 
 
 def test_models_bad_list_is_refused(shell: str) -> None:

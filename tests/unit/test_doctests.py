@@ -24,7 +24,6 @@ MODULES = [
     "easyllm.dialects.llamacpp",
     "easyllm.protocol.extras",
     "easyllm.protocol.openai_answers",
-    "easyllm.protocol.task_routes",
     "easyllm.protocol.rerank",
     "easyllm.protocol.classification",
     "easyllm.protocol.moderation",
