@@ -138,3 +138,24 @@ def test_cli_check_accepts_a_good_config(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "easyllm serve: config OK (models: tiny)"
+
+
+def test_labels_are_for_classification_with_two_labels_or_more() -> None:
+    wrong_task = "- {name: a, model: demo:all-minilm-l6-v2, task: embedding, labels: {A: [x], B: [y]}}\n"
+    [problem] = _problems(wrong_task)
+    assert problem.startswith("line 1: models[0]:") and "`labels` is for task 'classification'" in problem
+    one_label = "- {name: a, model: demo:all-minilm-l6-v2, task: classification, labels: {A: [x]}}\n"
+    [problem] = _problems(one_label)
+    assert "at least two labels" in problem
+
+
+def test_an_embedding_demo_classifies_only_with_labels() -> None:
+    without = parse_config("- {name: g, model: demo:all-minilm-l6-v2, task: classification}\n")
+    _, problems = resolve_models(without, Path.cwd())
+    assert [p.message for p in problems] == [
+        "demo model 'all-minilm-l6-v2' serves task 'embedding', not 'classification'"
+    ]
+    with_labels = parse_config(
+        "- {name: g, model: demo:all-minilm-l6-v2, task: classification, labels: {A: [x], B: [y]}}\n"
+    )
+    assert resolve_models(with_labels, Path.cwd())[1] == []
