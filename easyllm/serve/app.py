@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -186,7 +186,8 @@ def root_routes(state: ServerState) -> list[Route]:
     Returns:
         The routes.
     """
-    services = root.root_services(state.services)
+    # root_services is typed for generation and embedding models; it treats any model with a `config` alike
+    services = cast("dict[str, Service]", root.root_services(cast("Any", state.services)))
     gen = next((s for s in services.values() if isinstance(s, GenerationService)), None)
     emb = next((s for s in services.values() if isinstance(s, EmbeddingService)), None)
     routes: list[Route] = [
@@ -224,9 +225,7 @@ def scoring_root_routes(services: dict[str, Service]) -> list[Route]:
         The routes (none for a task no model serves).
     """
     scorers = [s for s in services.values() if isinstance(s, ScoringService)]
-    rerankers = [s for s in scorers if s.reranks] + [
-        s for s in services.values() if isinstance(s, EmbeddingService)
-    ]
+    rerankers = [s for s in scorers if s.reranks] + [s for s in services.values() if isinstance(s, EmbeddingService)]
     reranker = next(iter(rerankers), None)
     classifier = next((s for s in scorers if not s.reranks), None)
     routes = []
