@@ -35,6 +35,16 @@ from easyllm.client_resources import (
 from easyllm.dialects import resolve_engine
 from easyllm.protocol.requests import PromptSpec
 from easyllm.settings import Settings, resolve_settings
+from easyllm.task_resources import (
+    AsyncClassifications,
+    AsyncModels,
+    AsyncModerations,
+    AsyncRerank,
+    Classifications,
+    Models,
+    Moderations,
+    Rerank,
+)
 from easyllm.transport import USER_AGENT, AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
@@ -156,7 +166,9 @@ class BaseClient(Generic[H]):
 
 
 class HuggingFace(BaseClient[httpx.Client]):
-    """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`.
+    """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`, and more.
+
+    Also `models`, `moderations`, `rerank` and `classifications`.
 
     Takes the arguments listed on `BaseClient` (`api_key`, `base_url`, `timeout`, `max_retries`,
     `prompt_builder`, `engine`, `stop_sequences`, `embedding_batch_size`, `embedding_concurrency`, `cache`,
@@ -166,11 +178,17 @@ class HuggingFace(BaseClient[httpx.Client]):
     chat: Chat
     completions: Completions
     embeddings: Embeddings
+    rerank: Rerank
+    classifications: Classifications
+    moderations: Moderations
+    models: Models
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
         self.completions = Completions(self)
         self.embeddings = Embeddings(self)
+        self.rerank, self.classifications = Rerank(self), Classifications(self)
+        self.moderations, self.models = Moderations(self), Models(self)
 
     def _new_http(self) -> httpx.Client:
         return httpx.Client(headers={"user-agent": USER_AGENT})
@@ -202,11 +220,17 @@ class AsyncHuggingFace(BaseClient[httpx.AsyncClient]):
     chat: AsyncChat
     completions: AsyncCompletions
     embeddings: AsyncEmbeddings
+    rerank: AsyncRerank
+    classifications: AsyncClassifications
+    moderations: AsyncModerations
+    models: AsyncModels
 
     def _attach_resources(self) -> None:
         self.chat = AsyncChat(self)
         self.completions = AsyncCompletions(self)
         self.embeddings = AsyncEmbeddings(self)
+        self.rerank, self.classifications = AsyncRerank(self), AsyncClassifications(self)
+        self.moderations, self.models = AsyncModerations(self), AsyncModels(self)
 
     def _new_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(headers={"user-agent": USER_AGENT})

@@ -50,8 +50,9 @@ __all__ = [
 
 T = TypeVar("T")
 R = TypeVar("R")
+B = TypeVar("B")
 Convert = Callable[[dict[str, Any]], T]
-Flow = Generator[HTTPCall, Reply, EmbeddedBatch]
+Flow = Generator[HTTPCall, Reply, B]
 
 # Batch limits per base URL: `/info`'s (None when the server has none) or a smaller one a refusal taught us.
 _batch_sizes: dict[str, int | None] = {}
@@ -154,7 +155,7 @@ def _items(part: Any) -> Sequence[Any]:
 # ---------------------------------------------------------------- sync
 
 
-def drive(flow: Flow, send: Callable[[HTTPCall], Reply]) -> EmbeddedBatch:
+def drive(flow: Flow[B], send: Callable[[HTTPCall], Reply]) -> B:
     """Run a `batch_flow`: send what it yields, hand back replies and status errors, return its batch."""
     try:
         call = next(flow)
@@ -251,7 +252,7 @@ def iter_embeddings(
 # ---------------------------------------------------------------- async
 
 
-async def adrive(flow: Flow, send: Callable[[HTTPCall], Awaitable[Reply]]) -> EmbeddedBatch:
+async def adrive(flow: Flow[B], send: Callable[[HTTPCall], Awaitable[Reply]]) -> B:
     """Async twin of `drive`."""
     try:
         call = next(flow)

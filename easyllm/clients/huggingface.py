@@ -1,4 +1,6 @@
-"""The openai<1 style facade: module settings plus `ChatCompletion`, `Completion` and `Embedding`.
+"""The openai<1 style facade: module settings plus `ChatCompletion`, `Completion`, `Embedding` and more.
+
+Also `Rerank`, `Moderation`, `Classification` and `Model` (from `easyllm.clients.huggingface_tasks`).
 
 Swap `import openai` for `from easyllm.clients import huggingface` and keep the calls:
 
@@ -48,6 +50,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from easyllm.clients import error
+from easyllm.clients.huggingface_tasks import Classification, Model, Moderation, Rerank
 from easyllm.errors import InvalidParameterError
 from easyllm.schema.openai import OpenAIObject, embeddings_object, to_object
 from easyllm.settings import Settings, resolve_settings
@@ -67,8 +70,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChatCompletion",
+    "Classification",
     "Completion",
     "Embedding",
+    "Model",
+    "Moderation",
+    "Rerank",
     "api_base",
     "api_key",
     "async_http_client",

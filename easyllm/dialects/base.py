@@ -19,8 +19,11 @@ from easyllm.protocol.model_ids import check_model_id, check_served_model_name
 from easyllm.protocol.requests import ChatCall, EmbedCall, TextCall
 
 if TYPE_CHECKING:
+    from easyllm.protocol.classification import ClassifyCall, ClassifyPlan
     from easyllm.protocol.embeddings import EmbeddingPlan, EncodingFormat
     from easyllm.protocol.generation import CompletionPlan
+    from easyllm.protocol.models_info import ModelRoutes
+    from easyllm.protocol.rerank import RerankCall, RerankPlan
     from easyllm.settings import Settings
 
 __all__ = ["ChatCall", "Dialect", "EmbedCall", "Probe", "TextCall"]
@@ -94,6 +97,18 @@ class Dialect:
         if call.encoding_format == "float" or call.floats_only or not self.embeddings_base64:
             return "float"
         return "base64"
+
+    def rerank(self, call: RerankCall) -> RerankPlan:
+        """Plan a rerank call's batches (`easyllm.dialects.scoring` has the shared steps)."""
+        raise self._unsupported("rerank route")
+
+    def classification(self, call: ClassifyCall) -> ClassifyPlan:
+        """Plan a text-classification call's batches (moderations too)."""
+        raise self._unsupported("text-classification route")
+
+    def model_routes(self, settings: Settings) -> ModelRoutes:
+        """Where the server tells which models it serves, with their limits."""
+        raise self._unsupported("model list")
 
     def info_url(self, settings: Settings) -> str | None:
         """Where the server tells its limits (`/info`: batch size), or None."""

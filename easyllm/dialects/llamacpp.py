@@ -13,11 +13,15 @@ route that tells it apart, so it is chosen with `engine="llama-cpp-python"`. Its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from easyllm.dialects.base import Probe
 from easyllm.dialects.openai import OpenAICompatible
 from easyllm.protocol.messages import ChatWire
+
+if TYPE_CHECKING:
+    from easyllm.protocol.classification import ClassifyCall, ClassifyPlan
+    from easyllm.protocol.rerank import RerankCall, RerankPlan
 
 __all__ = ["LlamaCpp", "LlamaCppPython"]
 
@@ -44,8 +48,16 @@ def json_object_with_schema(response_format: Mapping[str, Any]) -> dict[str, Any
 
 
 class LlamaCppPython(OpenAICompatible):
-    """llama-cpp-python's OpenAI-compatible server."""
+    """llama-cpp-python's OpenAI-compatible server (no rerank and no classification routes)."""
 
     name = "llama-cpp-python"
     wire: ClassVar[ChatWire] = ChatWire(null_content=False, response_format=json_object_with_schema)
     embeddings_base64 = False  # its request model has no `encoding_format`: it always sends floats
+
+    def rerank(self, call: RerankCall) -> RerankPlan:
+        """Refused: its server has no rerank route."""
+        raise self._unsupported("rerank route")
+
+    def classification(self, call: ClassifyCall) -> ClassifyPlan:
+        """Refused: its server has no classification route."""
+        raise self._unsupported("text-classification route")

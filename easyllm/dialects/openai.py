@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, ClassVar
 
+from easyllm.dialects import scoring
 from easyllm.dialects.base import ChatCall, Dialect, EmbedCall, TextCall
 from easyllm.protocol.messages import ChatWire
 from easyllm.protocol.requests import embedding_plan, messages_chat_plan, messages_text_plan
 
 if TYPE_CHECKING:
+    from easyllm.protocol.classification import ClassifyCall, ClassifyPlan
     from easyllm.protocol.embeddings import EmbeddingPlan
     from easyllm.protocol.generation import CompletionPlan
+    from easyllm.protocol.models_info import ModelRoutes
+    from easyllm.protocol.rerank import RerankCall, RerankPlan
+    from easyllm.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +52,18 @@ class OpenAICompatible(Dialect):
         return embedding_plan(
             call, url, "openai", body_model=call.model or None, wire_format=self.embeddings_wire_format(call)
         )
+
+    def rerank(self, call: RerankCall) -> RerankPlan:
+        """`POST {api_base}/rerank` `{model, query, documents, top_n}` (vLLM, llama.cpp, Cohere/Jina-style)."""
+        return scoring.openai_rerank(call)
+
+    def classification(self, call: ClassifyCall) -> ClassifyPlan:
+        """TEI's `/predict` at the server's root (TEI and `easyllm serve` behind a `/v1` base)."""
+        return scoring.tei_classification(call)
+
+    def model_routes(self, settings: Settings) -> ModelRoutes:
+        """`GET {api_base}/models`."""
+        return scoring.openai_model_routes(settings)
 
     def body_model(self, model: str | None) -> str | None:
         """The `model` field sent (None: left out; most single-model servers ignore it)."""

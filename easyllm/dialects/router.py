@@ -1,9 +1,10 @@
 """The Hugging Face Inference Providers router (`https://router.huggingface.co/v1`), easyllm's default.
 
 Chat goes to `/v1/chat/completions` with `model` exactly as given (a `:provider`, `:fastest` or `:cheapest`
-suffix is kept; the router picks the provider). The router's `/v1` has no text completions or embeddings, so
-those go to the `hf-inference` provider's task routes (`easyllm.dialects.hf_inference`). A named provider's
-base (`https://router.huggingface.co/{provider}/v1`) keeps every route under it.
+suffix is kept; the router picks the provider). The router's `/v1` has no text completions, embeddings,
+rerank or classification, so those go to the `hf-inference` provider's task routes
+(`easyllm.dialects.hf_inference`). A named provider's base (`https://router.huggingface.co/{provider}/v1`) keeps
+every route under it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from easyllm.dialects.paths import require_model
 from easyllm.protocol.requests import messages_chat_plan
 
 if TYPE_CHECKING:
+    from easyllm.protocol.classification import ClassifyCall, ClassifyPlan
     from easyllm.protocol.embeddings import EmbeddingPlan
     from easyllm.protocol.generation import CompletionPlan
+    from easyllm.protocol.rerank import RerankCall, RerankPlan
 
 __all__ = ["HF_INFERENCE_BASE", "ROUTER_BASE", "ROUTER_HOST", "Router"]
 
@@ -35,7 +38,7 @@ def _auto_routed(api_base: str) -> bool:
     return api_base.rstrip("/").endswith(f"{ROUTER_HOST}/v1")
 
 
-Call = TypeVar("Call", TextCall, EmbedCall)
+Call = TypeVar("Call", TextCall, EmbedCall, "RerankCall", "ClassifyCall")
 
 
 def _on_hf_inference(call: Call) -> Call:
@@ -67,3 +70,15 @@ class Router(OpenAICompatible):
         if not _auto_routed(call.settings.api_base):
             return super().embeddings(call)
         return _hf_inference.embeddings(_on_hf_inference(call))
+
+    def rerank(self, call: RerankCall) -> RerankPlan:
+        """The hf-inference text-classification of a cross encoder (the router's `/v1` has no rerank)."""
+        if not _auto_routed(call.settings.api_base):
+            return super().rerank(call)
+        return _hf_inference.rerank(_on_hf_inference(call))
+
+    def classification(self, call: ClassifyCall) -> ClassifyPlan:
+        """The hf-inference text-classification route."""
+        if not _auto_routed(call.settings.api_base):
+            return super().classification(call)
+        return _hf_inference.classification(_on_hf_inference(call))

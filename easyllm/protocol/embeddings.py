@@ -21,7 +21,7 @@ import re
 from collections import deque
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from easyllm.errors import APIResponseValidationError, APIStatusError, InvalidParameterError
 from easyllm.protocol import tei
@@ -33,6 +33,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MAX_PAYLOAD_BYTES",
     "BatchLimit",
+    "BatchedPlan",
     "EmbeddedBatch",
     "EmbeddingOptions",
     "EmbeddingPlan",
@@ -57,6 +58,8 @@ DEFAULT_MAX_PAYLOAD_BYTES = 1_000_000
 #: The request and answer shapes of an embedding route.
 EmbeddingWire = Literal["tei", "pipeline", "openai"]
 EncodingFormat = Literal["float", "base64"]
+
+B = TypeVar("B")
 
 _MAX_ALLOWED = re.compile(r"maximum allowed batch size (\d+)", re.IGNORECASE)
 _NAMES_ENCODING = re.compile(r"encoding[_ ]format", re.IGNORECASE)
@@ -194,6 +197,10 @@ class EmbeddingPlan:
             vector = tei.unit_length(vector)
         return tei.encode_base64(vector) if self.encoding_format == "base64" else vector
 
+    def combine(self, parts: Sequence[EmbeddedBatch]) -> EmbeddedBatch:
+        """The consecutive parts of a split batch as one batch."""
+        return _combine(parts)
+
     def partial(self, batch: EmbeddedBatch) -> dict[str, Any]:
         """One batch as an OpenAI embedding response of its own (`index` stays the input's position)."""
         return merge_batches([batch], batch.data, self.inputs)
@@ -309,14 +316,30 @@ class BatchLimit:
         self.floats_only = True
 
 
-def batch_flow(plan: EmbeddingPlan, span: range, limit: BatchLimit) -> Generator[HTTPCall, Reply, EmbeddedBatch]:
-    """Send the inputs `span` and return their embeddings: yields each request, is sent its reply.
+class BatchedPlan(Protocol[B]):
+    """What `batch_flow` needs of a plan: embeddings here; rerank and classification batches alike."""
+
+    def call(self, span: range) -> HTTPCall:
+        """The request for the inputs `span`."""
+
+    def split(self, span: range, size: int) -> list[range]:
+        """`span` in consecutive batches of at most `size` inputs."""
+
+    def read(self, span: range, reply: Reply) -> B:
+        """The answer to the request for `span`."""
+
+    def combine(self, parts: Sequence[B]) -> B:
+        """Consecutive parts of a split batch as one batch."""
+
+
+def batch_flow(plan: BatchedPlan[B], span: range, limit: BatchLimit) -> Generator[HTTPCall, Reply, B]:
+    """Send the inputs `span` and return their answer: yields each request, is sent its reply.
 
     A shell drives it (`calls.drive`): it sends what is yielded, `send`s back the reply, or `throw`s in an
     `APIStatusError`. A batch refused as too large is split to the smaller size and its parts sent in order.
     """
     todo = deque([span])
-    done: list[EmbeddedBatch] = []
+    done: list[B] = []
     while todo:
         part = todo.popleft()
         if len(part) > limit.size:  # this or another batch of the call has found a smaller limit
@@ -339,7 +362,7 @@ def batch_flow(plan: EmbeddingPlan, span: range, limit: BatchLimit) -> Generator
         if asked == "base64" and _answered_floats(reply.body):
             limit.use_floats()  # the server ignored `encoding_format`: no need to ask it again
         done.append(plan.read(part, reply))
-    return _combine(done)
+    return plan.combine(done)
 
 
 def plan_embeddings(

@@ -12,6 +12,12 @@ field when it names a served model), all with one batch limit that the root's `/
 | `POST /embed`, `/embeddings`, `/v1/embeddings` | — | TEI |
 | `GET /info`, `/health`, `/v1/models` | TGI | TEI |
 
+Rerank models (`task: rerank`) serve TEI's `/rerank`, `/v1/rerank` and the Inference API's text-classification of
+pairs at `""`; classifiers (`task: classification`) serve TEI's `/predict` and text-classification at `""`; both
+`/info` (TEI) and `/health`. Embedding models also rerank (cosine similarity: `easyllm.serve.routes.scoring`).
+The root's `/rerank` and `/v1/rerank` serve the first rerank model (else the first embedding model) or the one the
+`model` field names; `/predict` the first classifier.
+
 Root only: `GET /`, `/ping`, `/metrics`, `POST /pipeline/feature-extraction/{name}`, and each `pipeline.endpoint`
 (`POST /{endpoint}` with `{"text", "generation_params"}`, the config.yaml model-server format's route; it is matched
 first, so it wins over any other route at the same path).
@@ -22,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -31,9 +37,14 @@ from starlette.routing import Route
 
 from easyllm.serve import root
 from easyllm.serve.config import ServeConfig
-from easyllm.serve.routes import chat, completions, pipeline, tei, tgi
+from easyllm.serve.routes import chat, completions, pipeline, scoring, tei, tgi
 from easyllm.serve.routes.common import Endpoint, FastJSON, bind
-from easyllm.serve.services import EmbeddingService, GenerationService, Metrics, Service
+from easyllm.serve.routes.models import model_entry
+from easyllm.serve.scoring_service import ScoringService
+from easyllm.serve.services import EmbeddingService, GenerationService, Metrics
+from easyllm.serve.services import Service as _ModelService
+
+Service = _ModelService | ScoringService
 
 
 @dataclass
@@ -79,7 +90,30 @@ EMBEDDING_ROUTES: Sequence[tuple[str, str, Any]] = (
     ("/v1/embeddings", "POST", tei.openai_embeddings),
     ("/info", "GET", tei.info),
     ("/health", "GET", tgi.health),
+    ("/rerank", "POST", scoring.tei_rerank),
+    ("/v1/rerank", "POST", scoring.openai_rerank),
 )
+RERANK_ROUTES: Sequence[tuple[str, str, Any]] = (
+    ("", "POST", scoring.pipeline),
+    ("/rerank", "POST", scoring.tei_rerank),
+    ("/v1/rerank", "POST", scoring.openai_rerank),
+    ("/info", "GET", scoring.info),
+    ("/health", "GET", tgi.health),
+)
+CLASSIFIER_ROUTES: Sequence[tuple[str, str, Any]] = (
+    ("", "POST", scoring.pipeline),
+    ("/predict", "POST", scoring.predict),
+    ("/info", "GET", scoring.info),
+    ("/health", "GET", tgi.health),
+)
+
+
+def _table(service: Service) -> Sequence[tuple[str, str, Any]]:
+    if isinstance(service, GenerationService):
+        return GENERATION_ROUTES
+    if isinstance(service, ScoringService):
+        return RERANK_ROUTES if service.reranks else CLASSIFIER_ROUTES
+    return EMBEDDING_ROUTES
 
 
 def model_routes(prefix: str, service: Service) -> list[Route]:
@@ -92,7 +126,7 @@ def model_routes(prefix: str, service: Service) -> list[Route]:
     Returns:
         The routes.
     """
-    table = GENERATION_ROUTES if isinstance(service, GenerationService) else EMBEDDING_ROUTES
+    table = _table(service)
     routes = [Route(prefix + path or "/", bind(handler, service), methods=[method]) for path, method, handler in table]
     if prefix:
         routes.append(Route(prefix + "/v1/models", _models_endpoint([service]), methods=["GET"]))
@@ -109,7 +143,7 @@ def _models_endpoint(services: Sequence[Service]) -> Endpoint:
 
 def _model_entry(service: Service) -> dict[str, Any]:
     config = service.config
-    entry: dict[str, Any] = {"id": config.name, "object": "model", "created": 0, "owned_by": config.served_model_id}
+    entry = model_entry(service)  # OpenAI's fields with the model's limits and capabilities
     if config.description:
         entry["description"] = config.description
     if config.tags:
@@ -152,7 +186,8 @@ def root_routes(state: ServerState) -> list[Route]:
     Returns:
         The routes.
     """
-    services = root.root_services(state.services)
+    # root_services is typed for generation and embedding models; it treats any model with a `config` alike
+    services = cast("dict[str, Service]", root.root_services(cast("Any", state.services)))
     gen = next((s for s in services.values() if isinstance(s, GenerationService)), None)
     emb = next((s for s in services.values() if isinstance(s, EmbeddingService)), None)
     routes: list[Route] = [
@@ -167,15 +202,56 @@ def root_routes(state: ServerState) -> list[Route]:
         _post("/", root.root_post(gen, emb)),
         Route("/info", root.root_info_endpoint(gen, emb), methods=["GET"]),
         Route("/ping", _health, methods=["GET"]),
+        Route("/health", _health, methods=["GET"]),  # also when no generation or embedding model is served
         Route("/metrics", _metrics_endpoint(state), methods=["GET"]),
         Route("/v1/models", _models_endpoint(list(state.services.values())), methods=["GET"]),
         _post("/v1/chat/completions", _by_model_field(services, GenerationService, chat.chat_completions)),
         _post("/v1/completions", _by_model_field(services, GenerationService, completions.completions)),
         _post("/v1/embeddings", _by_model_field(services, EmbeddingService, tei.openai_embeddings)),
         _post("/embeddings", _by_model_field(services, EmbeddingService, tei.openai_embeddings)),
+        *scoring_root_routes(services),
         Route("/pipeline/feature-extraction/{name}", _pipeline_endpoint(state), methods=["POST"]),
     ]  # fmt: skip
     return routes
+
+
+def scoring_root_routes(services: dict[str, Service]) -> list[Route]:
+    """The root's `/rerank`, `/v1/rerank` (by `model` field) and `/predict`: the first reranker and classifier.
+
+    Args:
+        services: The root's views of the loaded models (`easyllm.serve.root.root_services`).
+
+    Returns:
+        The routes (none for a task no model serves).
+    """
+    scorers = [s for s in services.values() if isinstance(s, ScoringService)]
+    rerankers = [s for s in scorers if s.reranks] + [s for s in services.values() if isinstance(s, EmbeddingService)]
+    reranker = next(iter(rerankers), None)
+    classifier = next((s for s in scorers if not s.reranks), None)
+    routes = []
+    if reranker is not None:
+        by_name = {s.config.name: s for s in rerankers}
+        routes += [
+            _post("/rerank", bind(scoring.tei_rerank, reranker)),
+            _post("/v1/rerank", _named(by_name, reranker, scoring.openai_rerank)),
+        ]
+    if classifier is not None:
+        routes.append(_post("/predict", bind(scoring.predict, classifier)))
+    return routes
+
+
+def _named(by_name: dict[str, Any], default: Any, handler: Any) -> Endpoint:
+    """An endpoint serving the model its body's `model` field names (among `by_name`), else `default`."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            name = json.loads(await request.body()).get("model")
+        except (ValueError, AttributeError):
+            name = None
+        service = by_name.get(name, default) if isinstance(name, str) else default
+        return await bind(handler, service)(request)
+
+    return endpoint
 
 
 def _post(path: str, endpoint: Endpoint) -> Route:

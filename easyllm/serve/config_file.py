@@ -6,7 +6,7 @@ Example:
     Traceback (most recent call last):
     ...
     easyllm.serve.config.ConfigError: <config>: 1 problem
-      line 4: models[0].task: Input should be 'generation', 'seq2seq' or 'embedding'
+      line 4: models[0].task: Input should be 'generation', 'seq2seq', 'embedding', 'rerank' or 'classification'
 """
 
 from __future__ import annotations
@@ -199,7 +199,10 @@ def _locate(model: ModelConfig, base_dir: Path) -> Path:
     if demo is not None:
         if demo not in DEMO_MODELS:
             raise ValueError(f"unknown demo model {demo!r}; known: {', '.join(sorted(DEMO_MODELS))}")
-        if DEMO_MODELS[demo].task != model.task:
+        # an embedding model with `labels` serves as a classifier
+        if DEMO_MODELS[demo].task != model.task and not (
+            DEMO_MODELS[demo].task == "embedding" and model.task == "classification" and model.labels
+        ):
             raise ValueError(f"demo model {demo!r} serves task {DEMO_MODELS[demo].task!r}, not {model.task!r}")
         path = DEMO_MODELS[demo].path()
     else:
@@ -214,9 +217,9 @@ def _locate(model: ModelConfig, base_dir: Path) -> Path:
 
 
 def _check_kind(path: Path, model: ModelConfig) -> None:
-    if model.task == "embedding":
+    if model.task in ("embedding", "rerank", "classification"):
         if not path.is_dir():
-            raise ValueError("task 'embedding' needs a sentence-transformers or Hugging Face model folder")
+            raise ValueError(f"task {model.task!r} needs a sentence-transformers or Hugging Face model folder")
         if not (path / "config.json").exists():
             raise ValueError(f"{path} has no config.json: not a Hugging Face model folder")
         return

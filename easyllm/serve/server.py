@@ -16,10 +16,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from easyllm.serve.app import ServerState, build_app
+from easyllm.serve.app import ServerState, Service, build_app
 from easyllm.serve.config import ServeConfig
 from easyllm.serve.config_file import ResolvedModel
-from easyllm.serve.services import EmbeddingService, GenerationService, Metrics, Service
+from easyllm.serve.services import EmbeddingService, GenerationService, Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,11 @@ def _load(resolved: ResolvedModel, metrics: Metrics) -> Service:
         from easyllm.serve.engines.embedding import SentenceTransformerModel
 
         return EmbeddingService(config, SentenceTransformerModel(resolved.path), metrics)
+    if config.task in ("rerank", "classification"):
+        from easyllm.serve.engines.scoring import load_scoring_model
+        from easyllm.serve.scoring_service import ScoringService
+
+        return ScoringService(config, load_scoring_model(config.task, resolved.path, config.labels), metrics)
     from easyllm.serve.engines.loading import load_generation_model
 
     settled, model = load_generation_model(config, resolved.path)

@@ -157,3 +157,32 @@ def test_the_module_facade_on_the_same_server(llamacpp_url: str) -> None:
     r = huggingface.ChatCompletion.create(api_base=llamacpp_url, messages=QUESTION, max_tokens=8, temperature=0)
     assert r["choices"][0]["message"]["content"] == r.choices[0].message.content
     OpenAIChatCompletion.model_validate(r.to_dict())
+
+
+# ---------------------------------------------------------------- what the server can do, and what it cannot
+
+
+def test_models_list_and_retrieve(shell: str, llamacpp_url: str) -> None:
+    from openai.types import Model as OpenAIModel
+
+    if shell == "sync":
+        with easyllm.HuggingFace(base_url=llamacpp_url, timeout=60) as client:
+            listed = list(client.models.list())
+            one = client.models.retrieve(listed[0].id)
+    else:
+
+        async def main() -> Any:
+            async with easyllm.AsyncHuggingFace(base_url=llamacpp_url, timeout=60) as client:
+                found = list(await client.models.list())
+                return found, await client.models.retrieve(found[0].id)
+
+        listed, one = asyncio.run(main())
+    assert len(listed) == 1 and one.id == listed[0].id
+    OpenAIModel.model_validate(dump(one))
+    # llama-cpp-python's list says nothing of limits or capabilities (no /props, no meta): None, not a guess
+    assert one.server == "openai" and set(dump(one)["limits"].values()) == {None}
+
+
+def test_llamacpp_python_serves_no_rerank_and_says_so(shell: str, llamacpp_url: str) -> None:
+    with pytest.raises(errors.NotFoundError):
+        call(shell, llamacpp_url, "rerank", query="capital of France", documents=["Paris", "Berlin"])

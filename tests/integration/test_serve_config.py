@@ -22,7 +22,9 @@ def _problems(text: str) -> list[str]:
 
 def test_wrong_task_names_field_and_line() -> None:
     text = "models:\n  - name: a\n    model: demo:smollm2\n    task: translation\n"
-    assert _problems(text) == ["line 4: models[0].task: Input should be 'generation', 'seq2seq' or 'embedding'"]
+    assert _problems(text) == [
+        "line 4: models[0].task: Input should be 'generation', 'seq2seq', 'embedding', 'rerank' or 'classification'"
+    ]
 
 
 def test_seq2seq_needs_the_transformers_engine() -> None:
@@ -109,6 +111,7 @@ def test_default_config_uses_the_packaged_models() -> None:
     assert [(m.config.name, m.config.task, m.path.exists()) for m in models] == [
         ("smollm2", "generation", True),
         ("minilm", "embedding", True),
+        ("guard", "classification", True),
     ]
     assert config.models[0].served_model_id == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert config.models[1].batch_limit == 32 and config.models[0].batch_limit == 4
@@ -135,3 +138,24 @@ def test_cli_check_accepts_a_good_config(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "easyllm serve: config OK (models: tiny)"
+
+
+def test_labels_are_for_classification_with_two_labels_or_more() -> None:
+    wrong_task = "- {name: a, model: demo:all-minilm-l6-v2, task: embedding, labels: {A: [x], B: [y]}}\n"
+    [problem] = _problems(wrong_task)
+    assert problem.startswith("line 1: models[0]:") and "`labels` is for task 'classification'" in problem
+    one_label = "- {name: a, model: demo:all-minilm-l6-v2, task: classification, labels: {A: [x]}}\n"
+    [problem] = _problems(one_label)
+    assert "at least two labels" in problem
+
+
+def test_an_embedding_demo_classifies_only_with_labels() -> None:
+    without = parse_config("- {name: g, model: demo:all-minilm-l6-v2, task: classification}\n")
+    _, problems = resolve_models(without, Path.cwd())
+    assert [p.message for p in problems] == [
+        "demo model 'all-minilm-l6-v2' serves task 'embedding', not 'classification'"
+    ]
+    with_labels = parse_config(
+        "- {name: g, model: demo:all-minilm-l6-v2, task: classification, labels: {A: [x], B: [y]}}\n"
+    )
+    assert resolve_models(with_labels, Path.cwd())[1] == []

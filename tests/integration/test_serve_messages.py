@@ -161,5 +161,9 @@ def test_completions_stream(http: httpx.Client) -> None:
 def test_models_list(http: httpx.Client) -> None:
     body = http.get("/v1/models").json()
     assert body["object"] == "list"
-    assert [(m["id"], m["object"]) for m in body["data"]] == [("smollm2", "model"), ("minilm", "model")]
+    assert [(m["id"], m["object"]) for m in body["data"]] == [
+        ("smollm2", "model"),
+        ("minilm", "model"),
+        ("guard", "model"),
+    ]
     assert [m["id"] for m in http.get("/models/smollm2/v1/models").json()["data"]] == ["smollm2"]
