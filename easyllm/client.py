@@ -33,6 +33,10 @@ from easyllm.client_resources import (
 )
 from easyllm.dialects import resolve_engine
 from easyllm.protocol.requests import PromptSpec
+from easyllm.response_calls import ResponsesAPI
+from easyllm.response_resources import AsyncResponses, Responses
+from easyllm.response_store import ResponseStore, open_store
+from easyllm.errors import InvalidParameterError
 from easyllm.settings import Settings, resolve_settings
 from easyllm.transport import USER_AGENT, AsyncTransport, SyncTransport
 
@@ -65,6 +69,10 @@ class BaseClient(Generic[H]):
         embedding_concurrency: embedding batches in flight at once (default 8); a call's `max_concurrency` wins.
         http_client: your own `httpx.Client` / `httpx.AsyncClient` (left open when this client closes); by
             default the client owns one.
+        responses_api: how `responses.create` reaches the server: `"auto"` (its own `/responses` where it has
+            one, found out once per server; else translated onto chat completions), `"native"` or `"translated"`.
+        response_store: where translated responses are kept for `previous_response_id`, `retrieve`, `delete`: None
+            for memory (the latest 1000), a file path for an SQLite file, or your own `ResponseStore`.
     """
 
     def __init__(
@@ -81,6 +89,8 @@ class BaseClient(Generic[H]):
         embedding_batch_size: int | None = None,
         embedding_concurrency: int | None = None,
         http_client: H | None = None,
+        responses_api: ResponsesAPI = "auto",
+        response_store: ResponseStore | str | None = None,
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url
@@ -91,6 +101,12 @@ class BaseClient(Generic[H]):
         self.stop_sequences = list(stop_sequences) if stop_sequences is not None else None
         self.embedding_batch_size = embedding_batch_size
         self.embedding_concurrency = embedding_concurrency
+        if responses_api not in ("auto", "native", "translated"):
+            raise InvalidParameterError(
+                f"must be 'auto', 'native' or 'translated', got {responses_api!r}", param="responses_api"
+            )
+        self.responses_api: ResponsesAPI = responses_api
+        self.response_store: ResponseStore = open_store(response_store)
         self._owns_http = http_client is None
         self._http: H = http_client if http_client is not None else self._new_http()
         self._attach_resources()
@@ -130,6 +146,8 @@ class BaseClient(Generic[H]):
             "stop_sequences": self.stop_sequences,
             "embedding_batch_size": self.embedding_batch_size,
             "embedding_concurrency": self.embedding_concurrency,
+            "responses_api": self.responses_api,
+            "response_store": self.response_store,
         }
         changes = {"api_key": api_key, "base_url": base_url, "timeout": timeout, "max_retries": max_retries}
         config.update({k: v for k, v in {**changes, "prompt_builder": prompt_builder}.items() if v is not None})
@@ -139,7 +157,7 @@ class BaseClient(Generic[H]):
 
 
 class HuggingFace(BaseClient[httpx.Client]):
-    """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`.
+    """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`, `responses`.
 
     Takes the arguments listed on `BaseClient` (`api_key`, `base_url`, `timeout`, `max_retries`,
     `prompt_builder`, `engine`, `stop_sequences`, `embedding_batch_size`, `embedding_concurrency`,
@@ -149,11 +167,13 @@ class HuggingFace(BaseClient[httpx.Client]):
     chat: Chat
     completions: Completions
     embeddings: Embeddings
+    responses: Responses
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
         self.completions = Completions(self)
         self.embeddings = Embeddings(self)
+        self.responses = Responses(self)
 
     def _new_http(self) -> httpx.Client:
         return httpx.Client(headers={"user-agent": USER_AGENT})
@@ -185,11 +205,13 @@ class AsyncHuggingFace(BaseClient[httpx.AsyncClient]):
     chat: AsyncChat
     completions: AsyncCompletions
     embeddings: AsyncEmbeddings
+    responses: AsyncResponses
 
     def _attach_resources(self) -> None:
         self.chat = AsyncChat(self)
         self.completions = AsyncCompletions(self)
         self.embeddings = AsyncEmbeddings(self)
+        self.responses = AsyncResponses(self)
 
     def _new_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(headers={"user-agent": USER_AGENT})

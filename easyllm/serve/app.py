@@ -9,6 +9,7 @@ field when it names a served model), all with one batch limit that the root's `/
 | `POST ""` | TGI compat route | feature-extraction |
 | `POST /generate`, `/generate_stream`, `/tokenize` | TGI | — |
 | `POST /v1/chat/completions`, `/v1/completions` | Messages API | — |
+| `POST /v1/responses`, `GET` / `DELETE /v1/responses/{id}` | Responses API (from the chat path) | — |
 | `POST /embed`, `/embeddings`, `/v1/embeddings` | — | TEI |
 | `GET /info`, `/health`, `/v1/models` | TGI | TEI |
 
@@ -29,7 +30,7 @@ from starlette.routing import Route
 
 from easyllm.serve import root
 from easyllm.serve.config import ServeConfig
-from easyllm.serve.routes import chat, completions, tei, tgi
+from easyllm.serve.routes import chat, completions, responses, tei, tgi
 from easyllm.serve.routes.common import Endpoint, FastJSON, bind
 from easyllm.serve.services import EmbeddingService, GenerationService, Metrics, Service
 
@@ -69,6 +70,9 @@ GENERATION_ROUTES: Sequence[tuple[str, str, Any]] = (
     ("/health", "GET", tgi.health),
     ("/v1/chat/completions", "POST", chat.chat_completions),
     ("/v1/completions", "POST", completions.completions),
+    ("/v1/responses", "POST", responses.create_response),
+    ("/v1/responses/{response_id}", "GET", responses.retrieve_response),
+    ("/v1/responses/{response_id}", "DELETE", responses.delete_response),
 )
 EMBEDDING_ROUTES: Sequence[tuple[str, str, Any]] = (
     ("", "POST", tei.feature_extraction),
@@ -162,6 +166,7 @@ def root_routes(state: ServerState) -> list[Route]:
         Route("/v1/models", _models_endpoint(list(state.services.values())), methods=["GET"]),
         _post("/v1/chat/completions", _by_model_field(services, GenerationService, chat.chat_completions)),
         _post("/v1/completions", _by_model_field(services, GenerationService, completions.completions)),
+        _post("/v1/responses", _by_model_field(services, GenerationService, responses.create_response)),
         _post("/v1/embeddings", _by_model_field(services, EmbeddingService, tei.openai_embeddings)),
         _post("/embeddings", _by_model_field(services, EmbeddingService, tei.openai_embeddings)),
         Route("/pipeline/feature-extraction/{name}", _pipeline_endpoint(state), methods=["POST"]),
