@@ -32,11 +32,11 @@ from easyllm.client_resources import (
     Embeddings,
 )
 from easyllm.dialects import resolve_engine
+from easyllm.errors import InvalidParameterError
 from easyllm.protocol.requests import PromptSpec
 from easyllm.response_calls import ResponsesAPI
 from easyllm.response_resources import AsyncResponses, Responses
 from easyllm.response_store import ResponseStore, open_store
-from easyllm.errors import InvalidParameterError
 from easyllm.settings import Settings, resolve_settings
 from easyllm.transport import USER_AGENT, AsyncTransport, SyncTransport
 

@@ -1,5 +1,4 @@
-"""Run `responses.create` / `retrieve` / `delete` in either shell: native where the server has `/responses`,
-translated onto chat completions where it does not.
+"""Run `responses.create` / `retrieve` / `delete` in either shell: native or translated onto chat completions.
 
 - **Native**: the request goes as it is to `{base_url}/responses` (the router, vLLM, llama.cpp's server,
   `easyllm serve`); the answer and every event are completed where the server leaves out what OpenAI's types
@@ -26,7 +25,7 @@ import httpx
 
 from easyllm import calls
 from easyllm.client_resources import _chat_plan
-from easyllm.errors import APIError, APIStatusError, InvalidParameterError, NotFoundError
+from easyllm.errors import APIError, APIStatusError, InvalidParameterError, NotFoundError, server_message
 from easyllm.protocol.generation import HTTPCall
 from easyllm.protocol.responses.build import build_response, new_id, skeleton
 from easyllm.protocol.responses.events import ChatToEvents
@@ -53,12 +52,12 @@ Route = Literal["native", "translated", "probe"]
 _ANY_REQUEST = check_request({"input": ""})
 
 # Which servers have their own `/responses`, by that route's URL: found out once, then remembered.
-_native: dict[str, bool] = {}
+_has_route: dict[str, bool] = {}
 
 
 def forget_servers() -> None:
     """Forget which servers have the Responses API; the next call asks again."""
-    _native.clear()
+    _has_route.clear()
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ def _plan(client: BaseClient[Any], options: Mapping[str, Any], stream: bool) -> 
     elif previous is not None and client.response_store.get(previous) is not None:
         route = "translated"
     else:
-        known = _native.get(url)
+        known = _has_route.get(url)
         route = "probe" if known is None else ("native" if known else "translated")
     if route == "translated":
         refuse_untranslatable(request)
@@ -104,14 +103,14 @@ def _lacks_route(err: APIStatusError) -> bool:
     """Whether an error on `/responses` means the server has no such route (not, say, an unknown model)."""
     if err.status_code == 405:
         return True
-    return err.status_code == 404 and "model" not in str(err.message).lower()
+    return err.status_code == 404 and "model" not in (server_message(err.body) or "").lower()
 
 
 def _after_probe(plan: _Plan, err: APIStatusError) -> _Plan:
     """The translated plan after a probe found no `/responses` (remembered), or raise the error."""
     if plan.route != "probe" or not _lacks_route(err):
         raise err
-    _native[plan.url] = False
+    _has_route[plan.url] = False
     refuse_untranslatable(plan.request)
     return _Plan(plan.request, plan.settings, plan.url, "translated", plan.timeout)
 
@@ -287,7 +286,7 @@ def create(client: HuggingFace, options: Mapping[str, Any], stream: bool) -> sch
         result = _native(plan, client.transport(plan.settings))
     except APIStatusError as err:
         return _translated(client, _after_probe(plan, err))
-    _native[plan.url] = True
+    _has_route[plan.url] = True
     return result
 
 
@@ -299,7 +298,7 @@ def _lookup(client: BaseClient[Any], response_id: str, timeout: float | None) ->
     openai = is_openai_server(settings, client.protocol)
     url = _responses_url(settings, openai)
     asks_server = client.responses_api == "native" or (
-        client.responses_api == "auto" and openai and _native.get(url) is not False
+        client.responses_api == "auto" and openai and _has_route.get(url) is not False
     )
     return settings, url if asks_server else None
 
@@ -361,7 +360,7 @@ async def acreate(
         result = await _anative(plan, client.transport(plan.settings))
     except APIStatusError as err:
         return await _atranslated(client, _after_probe(plan, err))
-    _native[plan.url] = True
+    _has_route[plan.url] = True
     return result
 
 

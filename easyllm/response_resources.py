@@ -29,8 +29,10 @@ __all__ = ["AsyncResponses", "ResponseCreateOptions", "Responses"]
 
 
 class ResponseCreateOptions(TypedDict, total=False):
-    """Keyword options of `responses.create` (OpenAI's names; `timeout` is per call, `extra_body` is merged into
-    the body sent to a server with the Responses API)."""
+    """Keyword options of `responses.create`: OpenAI's names, `timeout` for the call, `extra_body`.
+
+    `extra_body` is merged into the body sent to a server with the Responses API.
+    """
 
     instructions: str | None
     tools: list[dict[str, Any]] | None

@@ -107,8 +107,10 @@ class MemoryStore:
 
 
 class SQLiteStore:
-    """Responses in an SQLite file (created when missing); each call opens its own connection, so threads and
-    processes may share the file (SQLite does the locking)."""
+    """Responses in an SQLite file (created when missing).
+
+    Each call opens its own connection, so threads and processes may share the file (SQLite does the locking).
+    """
 
     _SCHEMA = (
         "CREATE TABLE IF NOT EXISTS responses (id TEXT PRIMARY KEY, stored_at REAL NOT NULL, "
@@ -157,6 +159,4 @@ def open_store(spec: ResponseStore | str | os.PathLike[str] | None) -> ResponseS
         return SQLiteStore(spec)
     if isinstance(spec, ResponseStore):
         return spec
-    raise InvalidParameterError(
-        "must be None, a file path, or an object with get/put/delete", param="response_store"
-    )
+    raise InvalidParameterError("must be None, a file path, or an object with get/put/delete", param="response_store")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from easyllm.schema.types import BaseModel
 
@@ -68,7 +68,7 @@ class OutputText(BaseModel):
 
     type: Literal["output_text"] = "output_text"
     text: str
-    annotations: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = Field(default_factory=list)
     logprobs: list[Logprob] | None = None
 
 
@@ -115,11 +115,11 @@ class Summary(BaseModel):
 
 
 class ReasoningItem(BaseModel):
-    """A reasoning item (`type="reasoning"`): the reasoning in `content`, an empty `summary` unless the server gave one."""
+    """A reasoning item (`type="reasoning"`): the reasoning in `content`, `summary` empty unless the server gave one."""
 
     type: Literal["reasoning"] = "reasoning"
     id: str
-    summary: list[Summary] = []
+    summary: list[Summary] = Field(default_factory=list)
     content: list[ReasoningText] | None = None
     encrypted_content: str | None = None
     status: ItemStatus | None = None
@@ -270,7 +270,7 @@ class TextDeltaEvent(_Event):
     output_index: int
     content_index: int
     delta: str
-    logprobs: list[EventLogprob] = []
+    logprobs: list[EventLogprob] = Field(default_factory=list)
 
 
 class TextDoneEvent(_Event):
@@ -281,7 +281,7 @@ class TextDoneEvent(_Event):
     output_index: int
     content_index: int
     text: str
-    logprobs: list[EventLogprob] = []
+    logprobs: list[EventLogprob] = Field(default_factory=list)
 
 
 class ReasoningDeltaEvent(_Event):

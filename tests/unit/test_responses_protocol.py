@@ -110,7 +110,8 @@ def test_extra_body_goes_into_the_native_body() -> None:
 
 def test_items_become_messages_with_tool_calls_merged_and_no_null_content() -> None:
     items = check_request({"input": [
-        {"role": "user", "content": [{"type": "input_text", "text": "Weather "}, {"type": "input_text", "text": "in Paris?"}]},
+        {"role": "user", "content": [{"type": "input_text", "text": "Weather "},
+                                     {"type": "input_text", "text": "in Paris?"}]},
         {"type": "message", "role": "assistant", "id": "msg_1", "status": "completed",
          "content": [{"type": "output_text", "text": "Let me check.", "annotations": []}]},
         {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": '{"city":"Paris"}'},
@@ -159,11 +160,12 @@ def test_options_map_onto_chat_completion_arguments() -> None:
 
 
 _text = st.text(alphabet="abc xyz", min_size=1, max_size=8)
+_ids = st.integers(0, 9)
 _item = st.one_of(
     st.builds(lambda t: {"role": "user", "content": t}, _text),
-    st.builds(lambda t: {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": t}]}, _text),
-    st.builds(lambda i: {"type": "function_call", "call_id": f"c{i}", "name": "f", "arguments": "{}"}, st.integers(0, 9)),
-    st.builds(lambda i: {"type": "function_call_output", "call_id": f"c{i}", "output": "ok"}, st.integers(0, 9)),
+    st.builds(lambda t: {"role": "assistant", "content": [{"type": "output_text", "text": t}]}, _text),
+    st.builds(lambda i: {"type": "function_call", "call_id": f"c{i}", "name": "f", "arguments": "{}"}, _ids),
+    st.builds(lambda i: {"type": "function_call_output", "call_id": f"c{i}", "output": "ok"}, _ids),
     st.just({"type": "reasoning", "id": "rs", "summary": []}),
 )  # fmt: skip
 
@@ -216,7 +218,9 @@ def test_usage_details_are_carried() -> None:
         "prompt_tokens_details": {"cached_tokens": 3}, "completion_tokens_details": {"reasoning_tokens": 2},
     })  # fmt: skip
     assert usage is not None
-    assert usage["input_tokens_details"]["cached_tokens"] == 3 and usage["output_tokens_details"]["reasoning_tokens"] == 2
+    assert (
+        usage["input_tokens_details"]["cached_tokens"] == 3 and usage["output_tokens_details"]["reasoning_tokens"] == 2
+    )
 
 
 # ---------------------------------------------------------------- streams
@@ -267,7 +271,10 @@ def test_reasoning_then_text_then_tool_calls_each_get_an_item() -> None:
     check_sequence(events)
     added = [e for e in events if e["type"] == "response.output_item.added"]
     assert [(e["item"]["type"], e["output_index"]) for e in added] == [
-        ("reasoning", 0), ("message", 1), ("function_call", 2), ("function_call", 3)
+        ("reasoning", 0),
+        ("message", 1),
+        ("function_call", 2),
+        ("function_call", 3),
     ]
     assert added[2]["item"]["call_id"] == "call_a" and added[2]["item"]["name"] == "get_weather"
     done = [e for e in events if e["type"] == "response.function_call_arguments.done"]
@@ -361,7 +368,7 @@ def llama_cpp_events(text: list[str]) -> list[dict[str, Any]]:
     """Events as llama.cpp's server sends them: no sequence_number, output_index, content_index or logprobs."""
     head = {"id": "resp_abc", "object": "response", "status": "in_progress"}
     message = {"content": [], "id": "msg_1", "role": "assistant", "status": "in_progress", "type": "message"}
-    part = {"type": "output_text", "text": "", "annotations": [], "logprobs": [], "text": "".join(text)}
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": "".join(text)}
     done = {**message, "status": "completed", "content": [part]}
     return [
         {"type": "response.created", "response": head},
@@ -400,8 +407,12 @@ def test_llama_cpp_events_are_completed_so_that_every_one_validates() -> None:
 
 def test_a_native_failure_is_handed_out_then_raised() -> None:
     consumer = NativeEvents(check_request({"input": "Hi"}), None)  # type: ignore[arg-type]
-    failed = {"type": "response.failed", "sequence_number": 4,
-              "response": {"id": "r", "status": "failed", "error": {"code": "server_error", "message": "boom"}}}  # fmt: skip
+    error = {"code": "server_error", "message": "boom"}
+    failed = {
+        "type": "response.failed",
+        "sequence_number": 4,
+        "response": {"id": "r", "status": "failed", "error": error},
+    }
     events = consumer.feed(json.dumps(failed))
     assert openai_event(events[0]).response.error.message == "boom"
     with pytest.raises(APIError, match="boom"):

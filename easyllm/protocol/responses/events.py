@@ -129,9 +129,7 @@ class ChatToEvents:
         """The events that end the stream: the last item closed, then `response.completed` / `.incomplete`."""
         out = self._close()
         status, incomplete = status_of(self._finish_reason)
-        self.response = self._snapshot(
-            status=status, incomplete_details=incomplete, usage=response_usage(self._usage)
-        )
+        self.response = self._snapshot(status=status, incomplete_details=incomplete, usage=response_usage(self._usage))
         self.done = True
         kind = "response.completed" if status == "completed" else "response.incomplete"
         return [*out, self._event(kind, response=self.response)]
@@ -159,10 +157,10 @@ class ChatToEvents:
     def _where(self, item: _Item) -> dict[str, Any]:
         return {"item_id": item.id, "output_index": item.index}
 
-    def _open_item(self, kind: str, **names: str) -> tuple[_Item, list[dict[str, Any]]]:
+    def _open_item(self, kind: str, call_id: str = "", name: str = "") -> tuple[_Item, list[dict[str, Any]]]:
         out = self._close(flush_pending=False)
         prefix = {"reasoning": "rs", "message": "msg", "function_call": "fc"}[kind]
-        item = _Item(kind, new_id(prefix), len(self._output), **names)
+        item = _Item(kind, new_id(prefix), len(self._output), call_id=call_id, name=name)
         self._open = item
         added: dict[str, Any] = self._item_body(item, "in_progress")
         if kind != "function_call":

@@ -73,7 +73,11 @@ def _usage(raw: object) -> dict[str, Any] | None:
     inputs, outputs = int(out.get("input_tokens") or 0), int(out.get("output_tokens") or 0)
     out["input_tokens"], out["output_tokens"] = inputs, outputs
     out.setdefault("total_tokens", inputs + outputs)
-    out["input_tokens_details"] = {"cached_tokens": 0, "cache_write_tokens": 0, **(out.get("input_tokens_details") or {})}
+    out["input_tokens_details"] = {
+        "cached_tokens": 0,
+        "cache_write_tokens": 0,
+        **(out.get("input_tokens_details") or {}),
+    }
     out["output_tokens_details"] = {"reasoning_tokens": 0, **(out.get("output_tokens_details") or {})}
     return out
 

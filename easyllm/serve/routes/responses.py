@@ -1,5 +1,4 @@
-"""`POST /v1/responses` (streamed and not), `GET` / `DELETE /v1/responses/{id}`: OpenAI's Responses API served
-from the chat path.
+"""`POST /v1/responses` (streamed and not), `GET` / `DELETE /v1/responses/{id}`, served from the chat path.
 
 A request is checked and translated by `easyllm.protocol.responses` (the same rules the client uses on servers
 without the route), rendered with the model's chat template like `/v1/chat/completions`, and the answer (or each
@@ -90,7 +89,9 @@ def _prepare(
     return request, items, job, bool(chat.logprobs)
 
 
-def _save(service: GenerationService, request: ResponsesRequest, items: list[dict[str, Any]], r: dict[str, Any]) -> None:
+def _save(
+    service: GenerationService, request: ResponsesRequest, items: list[dict[str, Any]], r: dict[str, Any]
+) -> None:
     if request.get("store", True):
         _store(service).put(StoredResponse(r, [*items, *r["output"]]))
 
@@ -107,7 +108,9 @@ async def create_response(request: Request, service: GenerationService) -> Respo
     model = checked.model or service.config.served_model_id
     base = skeleton(checked, response_id=new_id("resp"), created_at=time.time(), model=model)
     if checked.stream:
-        return sse(_events(service, job, model, logprobs, ChatToEvents(base), lambda r: _save(service, checked, items, r)))
+        return sse(
+            _events(service, job, model, logprobs, ChatToEvents(base), lambda r: _save(service, checked, items, r))
+        )
     try:
         timed = await service.generate(job)
     except Exception as err:
