@@ -187,8 +187,11 @@ def test_native_stream_from_llama_cpp_gets_sequence_numbers_indexes_and_logprobs
 
 
 def test_native_failure_in_the_stream_is_handed_out_then_raised(shell: Any) -> None:
-    failed = {"type": "response.failed", "response": {"id": "r", "object": "response", "status": "failed",
-                                                      "error": {"code": "server_error", "message": "out of memory"}}}  # fmt: skip
+    error = {"code": "server_error", "message": "out of memory"}
+    failed = {
+        "type": "response.failed",
+        "response": {"id": "r", "object": "response", "status": "failed", "error": error},
+    }
     run = shell(sse_events([llama_cpp_stream(["a"])[0], failed]))
     with pytest.raises(errors.APIError, match="out of memory"):
         run.create(model="m", input="Hi", stream=True)
@@ -249,8 +252,8 @@ def test_translated_stream_gives_openai_events_in_order(shell: Any) -> None:
 
 def test_translated_tool_calls_and_their_results_continue_by_previous_response_id(shell: Any) -> None:
     call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}}
-    run = shell(reply(json_body=chat_body(None, finish="tool_calls", tool_calls=[call])), reply(json_body=chat_body("18C.")),
-                responses_api="translated")  # fmt: skip
+    asked = reply(json_body=chat_body(None, finish="tool_calls", tool_calls=[call]))
+    run = shell(asked, reply(json_body=chat_body("18C.")), responses_api="translated")
     first = run.create(model="m", input="Weather in Paris?", tools=[TOOL])
     check = validated(first)
     assert [i.type for i in check.output] == ["function_call"]
