@@ -417,3 +417,11 @@ def test_a_native_failure_is_handed_out_then_raised() -> None:
     assert openai_event(events[0]).response.error.message == "boom"
     with pytest.raises(APIError, match="boom"):
         consumer.finish()
+
+
+def test_a_native_stream_cut_short_raises() -> None:
+    consumer = NativeEvents(check_request({"input": "Hi"}), None)  # type: ignore[arg-type]
+    for raw in llama_cpp_events(["Bl"])[:-1]:
+        consumer.feed(json.dumps(raw))
+    with pytest.raises(APIError, match="ended before"):
+        consumer.finish()

@@ -114,7 +114,7 @@ class NativeEvents:
     Implements `easyllm.protocol.sse.EventConsumer`. Fills `sequence_number` (rising), `output_index` (from the
     item an event names), `content_index` (0) and `logprobs` ([]) where the server left them out; completes the
     response inside `response.*` events. An `error` event, or a body that ends after `response.failed`, raises
-    after the events before it were handed out.
+    after the events before it were handed out; so does a body that ends before `response.completed`.
     """
 
     def __init__(self, request: ResponsesRequest, http_request: httpx.Request) -> None:
@@ -125,6 +125,7 @@ class NativeEvents:
         self._indexes: dict[str, int] = {}
         self._items = 0
         self._failed: APIError | None = None
+        self._ended = False
         self._response_id: str | None = None
         self._created: float = time.time()
 
@@ -133,7 +134,7 @@ class NativeEvents:
         if self._failed is not None:
             raise self._failed
         if data == "[DONE]":
-            self.done = self._failed is None
+            self.done = self._ended
             return []
         event = decode_event(data, self.http_request)
         if "type" not in event and "error" in event:
@@ -141,9 +142,15 @@ class NativeEvents:
         return [self._event(event)]
 
     def finish(self) -> list[dict[str, Any]]:
-        """The body ended: raise the failure reported in the stream, if any."""
+        """The body ended: raise the failure reported in the stream, or an error if it ended too early."""
         if self._failed is not None:
             raise self._failed
+        if not self._ended:
+            raise APIError(
+                "The stream ended before the server's final event (response.completed); the answer may be cut "
+                "short. Retry, or check the server's logs.",
+                self.http_request,
+            )
         return []
 
     def _event(self, raw: dict[str, Any]) -> dict[str, Any]:
@@ -167,6 +174,8 @@ class NativeEvents:
             event["logprobs"] = []
         if isinstance(event.get("part"), Mapping):
             event["part"] = _part(event["part"])
+        if kind in ("response.completed", "response.incomplete"):
+            self._ended = True
         if kind == "response.failed":
             error = (event["response"].get("error") or {}) if isinstance(event.get("response"), Mapping) else {}
             self._failed = APIError(str(error.get("message") or "the response failed"), self.http_request)

@@ -1,0 +1,154 @@
+"""The Responses API end to end: `easyllm serve` (native), llama-cpp-python's server (translated), the openai SDK and
+the OpenAI Agents SDK against `easyllm serve`. Everything is validated with the openai package's own types."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from openai import OpenAI
+from openai.types.responses import Response as OpenAIResponse
+from openai.types.responses import ResponseStreamEvent
+from pydantic import TypeAdapter
+
+import easyllm
+from easyllm import response_calls
+from tests.integration import llamacpp_server
+
+pytestmark = pytest.mark.integration
+
+llamacpp_url = llamacpp_server.llamacpp_url  # the session fixture
+EVENT = TypeAdapter(ResponseStreamEvent)
+ASK = {"model": "smollm2", "input": "Name a colour.", "max_output_tokens": 16, "temperature": 0}
+
+
+@pytest.fixture(autouse=True)
+def forget_routes() -> Iterator[None]:
+    response_calls.forget_servers()
+    yield
+    response_calls.forget_servers()
+
+
+@pytest.fixture(params=["sync", "async"])
+def shell(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def dump(model: Any) -> Any:
+    return json.loads(model.model_dump_json())
+
+
+def create(shell: str, base_url: str, *, client: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """`client.responses.create(**kwargs)` with a fresh client of the given shell; streams are drained."""
+    if shell == "sync":
+        with easyllm.HuggingFace(base_url=base_url, timeout=120, **(client or {})) as hf:
+            result = hf.responses.create(**kwargs)
+            if kwargs.get("stream"):
+                with result:
+                    return list(result)
+            return result
+
+    async def main() -> Any:
+        async with easyllm.AsyncHuggingFace(base_url=base_url, timeout=120, **(client or {})) as hf:
+            result = await hf.responses.create(**kwargs)
+            if kwargs.get("stream"):
+                async with result:
+                    return [event async for event in result]
+            return result
+
+    return asyncio.run(main())
+
+
+def check_response(response: Any) -> OpenAIResponse:
+    validated = OpenAIResponse.model_validate(dump(response))
+    assert validated.output_text == response.output_text
+    assert validated.status in ("completed", "incomplete") and validated.usage is not None
+    return validated
+
+
+def check_events(events: list[Any]) -> list[Any]:
+    validated = [EVENT.validate_python(dump(e)) for e in events]
+    numbers = [e.sequence_number for e in validated]
+    assert numbers == sorted(set(numbers))
+    kinds = [e.type for e in validated]
+    assert kinds[:2] == ["response.created", "response.in_progress"]
+    assert kinds[-1] in ("response.completed", "response.incomplete")
+    text = "".join(e.delta for e in validated if e.type == "response.output_text.delta")
+    assert text == validated[-1].response.output_text
+    return validated
+
+
+def test_serve_answers_natively_and_the_stream_matches(shell: str, serve_url: str) -> None:
+    base = f"{serve_url}/v1"
+    whole = create(shell, base, **ASK)
+    check_response(whole)
+    assert whole.output_text and response_calls._has_route == {f"{base}/responses": True}
+    events = check_events(create(shell, base, **ASK, stream=True))
+    assert events[-1].response.output_text == whole.output_text
+
+
+def test_llama_cpp_python_is_translated_with_the_same_greedy_answer(
+    shell: str, serve_url: str, llamacpp_url: str
+) -> None:
+    native = create(shell, f"{serve_url}/v1", **ASK)
+    translated = create(shell, llamacpp_url, **ASK)
+    check_response(translated)
+    assert response_calls._has_route[f"{llamacpp_url}/responses"] is False
+    assert translated.output_text == native.output_text
+    events = check_events(create(shell, llamacpp_url, **ASK, stream=True))
+    assert events[-1].response.output_text == native.output_text
+
+
+def test_a_conversation_continues_on_both_paths(serve_url: str, llamacpp_url: str) -> None:
+    for base in (f"{serve_url}/v1", llamacpp_url):
+        with easyllm.HuggingFace(base_url=base, timeout=120) as client:
+            first = client.responses.create(
+                model="smollm2", instructions="Answer in a few words.", input="What is the capital of France?",
+                max_output_tokens=16, temperature=0,
+            )  # fmt: skip
+            second = client.responses.create(
+                model="smollm2", input="Repeat your last answer.", previous_response_id=first.id,
+                max_output_tokens=16, temperature=0,
+            )  # fmt: skip
+            check_response(second)
+            assert second.previous_response_id == first.id and second.output_text
+            assert client.responses.retrieve(first.id).output_text == first.output_text
+            client.responses.delete(first.id)
+
+
+def test_translated_through_serve_chat_equals_native(serve_url: str) -> None:
+    base = f"{serve_url}/v1"
+    native = create("sync", base, **ASK)
+    translated = create("sync", base, client={"responses_api": "translated"}, **ASK)
+    assert translated.output_text == native.output_text
+
+
+def test_the_openai_sdk_against_serve(serve_url: str) -> None:
+    sdk = OpenAI(base_url=f"{serve_url}/v1", api_key="none", timeout=120)
+    whole = sdk.responses.create(**ASK)
+    assert whole.output_text and whole.status in ("completed", "incomplete")
+    with sdk.responses.stream(**ASK) as stream:
+        final = stream.get_final_response()
+    assert final.output_text == whole.output_text
+    follow = sdk.responses.create(**{**ASK, "input": "Another one."}, previous_response_id=whole.id)
+    assert follow.previous_response_id == whole.id
+    assert sdk.responses.retrieve(whole.id).output_text == whole.output_text
+    sdk.close()
+
+
+def test_the_openai_agents_sdk_runs_one_turn_against_serve(serve_url: str) -> None:
+    agents = pytest.importorskip("agents")
+    from openai import AsyncOpenAI
+
+    agents.set_tracing_disabled(True)
+    client = AsyncOpenAI(base_url=f"{serve_url}/v1", api_key="none", timeout=120)
+    model = agents.OpenAIResponsesModel(model="smollm2", openai_client=client)
+    agent = agents.Agent(
+        name="colours", instructions="Answer in a few words.", model=model,
+        model_settings=agents.ModelSettings(temperature=0, max_tokens=16),
+    )  # fmt: skip
+    result = agents.Runner.run_sync(agent, "Name a colour.")
+    assert isinstance(result.final_output, str) and result.final_output
