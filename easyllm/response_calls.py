@@ -8,10 +8,12 @@
   the answer becomes a `Response`, the chunks the Responses event sequence. The response is kept in the client's
   response store (unless `store=False`), so `previous_response_id`, `retrieve` and `delete` work on any server.
 
-Which way a base URL is reached is found out once: a 404 or 405 on `/responses` means translated, remembered per
-URL (`forget_servers()` forgets). A client's `responses_api="native"` or `"translated"` sets it; servers that are not
-OpenAI-compatible (TGI, the Inference API's model collections) are always translated. A `previous_response_id`
-found in the client's store is continued by translation, whatever the server.
+Which way a server is reached follows its dialect (`easyllm.dialects`): one that serves the route itself
+(`native_responses`: the router, vLLM, llama.cpp) or an OpenAI-compatible server of unknown kind gets the request
+at `/responses`, and a 404 or 405 there means translated, remembered per URL (`forget_servers()` forgets); any
+other dialect (TGI, SGLang, llama-cpp-python, the hf-inference collections) is translated at once. A client's
+`responses_api="native"` or `"translated"` sets it. A `previous_response_id` found in the client's store is
+continued by translation, whatever the server.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from easyllm import calls
-from easyllm.client_resources import _chat_plan
+from easyllm import calls, probing
+from easyllm.client_resources import _chat_call
+from easyllm.dialects.paths import is_v1, server_root
 from easyllm.errors import APIError, APIStatusError, InvalidParameterError, NotFoundError, server_message
 from easyllm.protocol.generation import HTTPCall
 from easyllm.protocol.responses.build import build_response, new_id, skeleton
@@ -32,7 +35,6 @@ from easyllm.protocol.responses.events import ChatToEvents
 from easyllm.protocol.responses.items import chat_options, to_messages
 from easyllm.protocol.responses.native import NativeEvents, normalise_response
 from easyllm.protocol.responses.request import ResponsesRequest, check_request, refuse_untranslatable
-from easyllm.protocol.urls import is_openai_server, openai_url
 from easyllm.response_store import ResponseStore, StoredResponse
 from easyllm.schema import responses as schema
 from easyllm.settings import Settings
@@ -47,6 +49,9 @@ __all__ = ["ResponsesAPI", "acreate", "adelete", "aretrieve", "create", "delete"
 #: How a client reaches the Responses API: found out per server, or set.
 ResponsesAPI = Literal["auto", "native", "translated"]
 Route = Literal["native", "translated", "probe"]
+
+#: The model a response names until the server's answer names one (no `model` was given).
+UNNAMED_MODEL = "default"
 
 #: What a retrieved response is completed against (no request of this client made it).
 _ANY_REQUEST = check_request({"input": ""})
@@ -71,8 +76,16 @@ class _Plan:
     timeout: float | None
 
 
-def _responses_url(settings: Settings, openai: bool) -> str:
-    return openai_url(settings, "responses") if openai else f"{settings.api_base}/v1/responses"
+def _responses_url(settings: Settings) -> str:
+    """`{base}/responses` on a `…/v1` base, else `{server root}/v1/responses`."""
+    base = settings.api_base
+    return f"{base}/responses" if is_v1(base) else f"{server_root(base)}/v1/responses"
+
+
+def _may_have_route(client: BaseClient[Any], settings: Settings) -> bool:
+    """Whether the server may serve `/responses` itself: its dialect says so, or it is an unknown OpenAI server."""
+    dialect = probing.current(settings, client.engine)
+    return dialect.native_responses or dialect.name == "openai"
 
 
 def _plan(client: BaseClient[Any], options: Mapping[str, Any], stream: bool) -> _Plan:
@@ -80,16 +93,17 @@ def _plan(client: BaseClient[Any], options: Mapping[str, Any], stream: bool) -> 
     timeout = given.pop("timeout", None)
     request = check_request(given, stream=stream)
     settings = client.settings(timeout)
-    openai = is_openai_server(settings, client.protocol)
-    url = _responses_url(settings, openai)
+    url = _responses_url(settings)
     mode: ResponsesAPI = client.responses_api
     previous = request.get("previous_response_id")
     route: Route
-    if mode == "translated" or (mode == "auto" and not openai):
-        route = "translated"
-    elif mode == "native":
+    if mode == "native":
         route = "native"
-    elif previous is not None and client.response_store.get(previous) is not None:
+    elif (
+        mode == "translated"
+        or not _may_have_route(client, settings)
+        or (previous is not None and client.response_store.get(previous) is not None)
+    ):
         route = "translated"
     else:
         known = _has_route.get(url)
@@ -119,7 +133,7 @@ def _native_call(plan: _Plan) -> HTTPCall:
     body = dict(plan.request.body)
     if plan.request.stream:
         body["stream"] = True
-    return HTTPCall("POST", plan.url, body)
+    return plan.request.extras.apply(HTTPCall("POST", plan.url, body))
 
 
 # ---------------------------------------------------------------- the translated path (pure parts)
@@ -159,6 +173,8 @@ def _translation(plan: _Plan, store: ResponseStore) -> _Translation:
         options["stream_options"] = {"include_usage": True}
     if plan.timeout is not None:
         options["timeout"] = plan.timeout
+    extras = request.extras
+    options.update(extra_body=extras.body, extra_headers=extras.headers, extra_query=extras.query)
     return _Translation(plan, items, to_messages(items, instructions=request.get("instructions")), options, store)
 
 
@@ -262,19 +278,14 @@ def _native(plan: _Plan, transport: SyncTransport) -> schema.Response | Stream[s
 
 def _translated(client: HuggingFace, plan: _Plan) -> schema.Response | Stream[schema.Event]:
     job = _translation(plan, client.response_store)
-    settings, chat_plan = _chat_plan(client, job.messages, plan.request.model, plan.request.stream, job.options)
-    result = calls.complete(chat_plan, client.transport(settings), _same, _same)
-    base = job.base(plan.request.model or chat_plan_model(chat_plan))
+    settings, chat = _chat_call(client, job.messages, plan.request.model, plan.request.stream, job.options)
+    result = calls.complete(chat, client.transport(settings), _same, _same)
+    base = job.base(plan.request.model or UNNAMED_MODEL)
     if isinstance(result, Stream):
         return _EventStream(result, ChatToEvents(base), job.save)
     response = build_response(result, base)
     job.save(response)
     return schema.response(response)
-
-
-def chat_plan_model(chat_plan: object) -> str:
-    """The model name a chat plan reports (easyllm's "tgi" when none was given)."""
-    return str(getattr(chat_plan, "model", None) or "tgi")
 
 
 def create(client: HuggingFace, options: Mapping[str, Any], stream: bool) -> schema.Response | Stream[schema.Event]:
@@ -295,10 +306,9 @@ def _lookup(client: BaseClient[Any], response_id: str, timeout: float | None) ->
     if not isinstance(response_id, str) or not response_id:
         raise InvalidParameterError("must be a non-empty string", param="response_id")
     settings = client.settings(timeout)
-    openai = is_openai_server(settings, client.protocol)
-    url = _responses_url(settings, openai)
+    url = _responses_url(settings)
     asks_server = client.responses_api == "native" or (
-        client.responses_api == "auto" and openai and _has_route.get(url) is not False
+        client.responses_api == "auto" and _may_have_route(client, settings) and _has_route.get(url) is not False
     )
     return settings, url if asks_server else None
 
@@ -310,7 +320,7 @@ def retrieve(client: HuggingFace, response_id: str, timeout: float | None = None
         return schema.response(stored.response)
     settings, url = _lookup(client, response_id, timeout)
     if url is None:
-        raise _not_found(response_id, _responses_url(settings, True), "no stored response")
+        raise _not_found(response_id, _responses_url(settings), "no stored response")
     reply = client.transport(settings).send(HTTPCall("GET", f"{url}/{response_id}"))
     return schema.response(normalise_response(reply.body, _ANY_REQUEST))
 
@@ -321,7 +331,7 @@ def delete(client: HuggingFace, response_id: str, timeout: float | None = None) 
         return
     settings, url = _lookup(client, response_id, timeout)
     if url is None:
-        raise _not_found(response_id, _responses_url(settings, True), "no stored response")
+        raise _not_found(response_id, _responses_url(settings), "no stored response")
     client.transport(settings).send(HTTPCall("DELETE", f"{url}/{response_id}"))
 
 
@@ -339,9 +349,9 @@ async def _anative(plan: _Plan, transport: AsyncTransport) -> schema.Response | 
 
 async def _atranslated(client: AsyncHuggingFace, plan: _Plan) -> schema.Response | AsyncStream[schema.Event]:
     job = _translation(plan, client.response_store)
-    settings, chat_plan = _chat_plan(client, job.messages, plan.request.model, plan.request.stream, job.options)
-    result = await calls.acomplete(chat_plan, client.transport(settings), _same, _same)
-    base = job.base(plan.request.model or chat_plan_model(chat_plan))
+    settings, chat = _chat_call(client, job.messages, plan.request.model, plan.request.stream, job.options)
+    result = await calls.acomplete(chat, client.transport(settings), _same, _same)
+    base = job.base(plan.request.model or UNNAMED_MODEL)
     if isinstance(result, AsyncStream):
         return _AsyncEventStream(result, ChatToEvents(base), job.save)
     response = build_response(result, base)
@@ -371,7 +381,7 @@ async def aretrieve(client: AsyncHuggingFace, response_id: str, timeout: float |
         return schema.response(stored.response)
     settings, url = _lookup(client, response_id, timeout)
     if url is None:
-        raise _not_found(response_id, _responses_url(settings, True), "no stored response")
+        raise _not_found(response_id, _responses_url(settings), "no stored response")
     reply = await client.transport(settings).send(HTTPCall("GET", f"{url}/{response_id}"))
     return schema.response(normalise_response(reply.body, _ANY_REQUEST))
 
@@ -382,5 +392,5 @@ async def adelete(client: AsyncHuggingFace, response_id: str, timeout: float | N
         return
     settings, url = _lookup(client, response_id, timeout)
     if url is None:
-        raise _not_found(response_id, _responses_url(settings, True), "no stored response")
+        raise _not_found(response_id, _responses_url(settings), "no stored response")
     await client.transport(settings).send(HTTPCall("DELETE", f"{url}/{response_id}"))

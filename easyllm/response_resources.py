@@ -29,9 +29,10 @@ __all__ = ["AsyncResponses", "ResponseCreateOptions", "Responses"]
 
 
 class ResponseCreateOptions(TypedDict, total=False):
-    """Keyword options of `responses.create`: OpenAI's names, `timeout` for the call, `extra_body`.
+    """Keyword options of `responses.create`: OpenAI's names, `timeout` for the call, and the `extra_*` options.
 
-    `extra_body` is merged into the body sent to a server with the Responses API.
+    `extra_body`, `extra_headers` and `extra_query` are merged into the request sent: the server's `/responses`,
+    or the chat completion a translated call becomes.
     """
 
     instructions: str | None
@@ -59,6 +60,8 @@ class ResponseCreateOptions(TypedDict, total=False):
     prompt_cache_key: str | None
     stream_options: dict[str, Any] | None
     extra_body: dict[str, Any] | None
+    extra_headers: dict[str, str] | None
+    extra_query: dict[str, Any] | None
     timeout: float | None
 
 

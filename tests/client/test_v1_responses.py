@@ -223,7 +223,8 @@ def test_a_server_without_the_route_is_translated_and_remembered(shell: Any) -> 
     check = validated(r)
     assert r.output_text == "Blue." and check.usage.input_tokens == 9 and check.metadata == {"k": "v"}
     assert r.id.startswith("resp_") and r.status == "completed"
-    assert run.paths() == ["POST /v1/responses", "POST /v1/chat/completions"]
+    posts = [p for p in run.paths() if p.startswith("POST")]  # structured output probes the server's kind (GETs)
+    assert posts == ["POST /v1/responses", "POST /v1/chat/completions"]
     chat = run.bodies()[1]
     assert chat["messages"] == [
         {"role": "system", "content": "Be brief."},
@@ -232,7 +233,7 @@ def test_a_server_without_the_route_is_translated_and_remembered(shell: Any) -> 
     assert chat["max_tokens"] == 16 and chat["temperature"] == 0 and chat["model"] == "smollm2"
     assert chat["response_format"] == {"type": "json_object"}
     run.create(model="smollm2", input="Again.")
-    assert run.paths()[2:] == ["POST /v1/chat/completions"]  # remembered: no second probe
+    assert run.paths()[-1] == "POST /v1/chat/completions" and run.paths().count("POST /v1/responses") == 1
 
 
 def test_translated_stream_gives_openai_events_in_order(shell: Any) -> None:
@@ -363,3 +364,22 @@ def test_bad_client_settings_are_refused() -> None:
     assert caught.value.param == "responses_api"
     with pytest.raises(errors.InvalidParameterError):
         easyllm.HuggingFace(response_store=42)  # type: ignore[arg-type]
+
+
+def test_the_dialect_decides_before_anything_is_sent(shell: Any) -> None:
+    python_server = shell(reply(json_body=chat_body("Hi.")), engine="llama-cpp-python")
+    python_server.create(model="m", input="Hi")
+    assert python_server.paths() == ["POST /v1/chat/completions"]  # no /responses probe: it has none
+    router = shell(reply(json_body=LLAMA_CPP_BODY), base_url="https://router.huggingface.co/v1", api_key="hf_x")
+    router.create(model="m", input="Hi")
+    assert [str(r.url) for r in router.server.requests] == ["https://router.huggingface.co/v1/responses"]
+
+
+def test_extras_reach_whichever_request_is_sent(shell: Any) -> None:
+    native = shell(reply(json_body=LLAMA_CPP_BODY), responses_api="native")
+    native.create(model="m", input="Hi", extra_body={"top_k": 1}, extra_headers={"x-a": "1"}, extra_query={"q": "2"})
+    sent = native.server.requests[0]
+    assert native.bodies()[0]["top_k"] == 1 and sent.headers["x-a"] == "1" and sent.url.params["q"] == "2"
+    translated = shell(reply(json_body=chat_body("Hi.")), responses_api="translated")
+    translated.create(model="m", input="Hi", extra_body={"repeat_penalty": 1.0})
+    assert translated.bodies()[0]["repeat_penalty"] == 1.0 and "messages" in translated.bodies()[0]

@@ -100,9 +100,12 @@ def test_what_only_a_native_server_can_do_is_refused_before_translation(
     assert caught.value.param == (param or "input[0].content[0]")
 
 
-def test_extra_body_goes_into_the_native_body() -> None:
+def test_extras_are_kept_apart_from_the_body() -> None:
     request = check_request({"input": "Hi", "model": "m", "extra_body": {"top_k": 5}, "temperature": None})
-    assert request.body == {"input": "Hi", "model": "m", "top_k": 5}
+    assert request.body == {"input": "Hi", "model": "m"} and request.extras.body == {"top_k": 5}
+    with pytest.raises(InvalidParameterError) as caught:
+        check_request({"input": "Hi", "extra_headers": {"x": 1}})
+    assert caught.value.param == "extra_headers"
 
 
 # ---------------------------------------------------------------- items and options

@@ -109,6 +109,9 @@ class ChatToEvents:
         """The events of one chat chunk (a usage chunk gives none; its usage is kept for the end)."""
         if chunk.get("usage"):
             self._usage = chunk["usage"]
+        model = chunk.get("model")
+        if isinstance(model, str) and model:
+            self.response["model"] = model
         out: list[dict[str, Any]] = []
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}

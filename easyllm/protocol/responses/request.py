@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from easyllm.errors import InvalidParameterError
+from easyllm.protocol.extras import NO_EXTRAS, Extras
 
 __all__ = [
     "FUNCTION_TOOL",
@@ -45,16 +46,19 @@ class ResponsesRequest:
     """A checked Responses call.
 
     Attributes:
-        body: the JSON body for a server's own `/responses` (without `stream`), `extra_body` merged in.
+        body: the JSON body for a server's own `/responses` (without `stream` and the extras).
         input: the input as a list of items (a string input becomes one user message item).
         options: the checked arguments by name (None values left out).
         stream: whether events are streamed.
+        extras: `extra_body`, `extra_headers`, `extra_query`: merged into whichever request is sent (the
+            server's `/responses`, or the chat completion a translated call becomes).
     """
 
     body: dict[str, Any]
     input: list[dict[str, Any]]
     options: dict[str, Any] = field(default_factory=dict)
     stream: bool = False
+    extras: Extras = NO_EXTRAS
 
     def get(self, name: str, default: Any = None) -> Any:
         """One argument, or `default` when it was not given."""
@@ -166,7 +170,10 @@ def check_request(options: Mapping[str, Any], *, stream: bool = False) -> Respon
             reaches keeps conversations; use `previous_response_id`).
     """
     given = {k: v for k, v in options.items() if v is not None}
-    unknown = sorted(set(given) - BODY_FIELDS - {"conversation", "extra_body"})
+    extras = Extras.check(
+        given.pop("extra_body", None), given.pop("extra_headers", None), given.pop("extra_query", None)
+    )
+    unknown = sorted(set(given) - BODY_FIELDS - {"conversation"})
     if unknown:
         raise _fail("is not a Responses parameter easyllm knows (send it in extra_body)", unknown[0])
     if "conversation" in given:
@@ -183,12 +190,8 @@ def check_request(options: Mapping[str, Any], *, stream: bool = False) -> Respon
     _check_tools(given.get("tools"))
     _check_text(given.get("text"))
     _check_numbers(given)
-    extra = given.pop("extra_body", None)
-    if extra is not None and not isinstance(extra, Mapping):
-        raise _fail("must be a dict", "extra_body")
     body = {k: v for k, v in given.items() if k in BODY_FIELDS}
-    body.update(extra or {})
-    return ResponsesRequest(body=body, input=items, options=given, stream=stream)
+    return ResponsesRequest(body=body, input=items, options=given, stream=stream, extras=extras)
 
 
 def refuse_untranslatable(request: ResponsesRequest) -> None:
