@@ -383,3 +383,19 @@ def test_extras_reach_whichever_request_is_sent(shell: Any) -> None:
     translated = shell(reply(json_body=chat_body("Hi.")), responses_api="translated")
     translated.create(model="m", input="Hi", extra_body={"repeat_penalty": 1.0})
     assert translated.bodies()[0]["repeat_penalty"] == 1.0 and "messages" in translated.bodies()[0]
+
+
+def test_reasoning_becomes_a_reasoning_item_and_effort_passes_through(shell: Any) -> None:
+    body = chat_body("Blue.")
+    body["choices"][0]["message"]["reasoning"] = "A colour, short."  # vLLM's and the router's name
+    events = [chunk({"reasoning_content": "A colour"}), chunk({"reasoning_content": ", short."}),
+              chunk({"content": "Blue."}), chunk({}, "stop")]  # fmt: skip
+    run = shell(reply(json_body=body), sse_done(events), responses_api="translated")
+    r = run.create(model="m", input="Name a colour.", reasoning={"effort": "low"})
+    check = validated(r)
+    assert [i.type for i in check.output] == ["reasoning", "message"]
+    assert check.output[0].content[0].text == "A colour, short." and check.reasoning.effort == "low"
+    assert run.bodies()[0]["reasoning_effort"] == "low"
+    streamed = validated_events(run.create(model="m", input="Name a colour.", stream=True))
+    reasoning = [e.delta for e in streamed if e.type == "response.reasoning_text.delta"]
+    assert "".join(reasoning) == "A colour, short." and streamed[-1].response.output_text == "Blue."
