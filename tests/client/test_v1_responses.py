@@ -399,3 +399,10 @@ def test_reasoning_becomes_a_reasoning_item_and_effort_passes_through(shell: Any
     streamed = validated_events(run.create(model="m", input="Name a colour.", stream=True))
     reasoning = [e.delta for e in streamed if e.type == "response.reasoning_text.delta"]
     assert "".join(reasoning) == "A colour, short." and streamed[-1].response.output_text == "Blue."
+
+
+def test_with_options_shares_the_store_and_the_way() -> None:
+    client = easyllm.HuggingFace(base_url=V1, responses_api="translated")
+    clone = client.with_options(timeout=5)
+    assert clone.response_store is client.response_store and clone.responses_api == "translated"
+    client.close()

@@ -164,3 +164,35 @@ def test_the_openai_agents_sdk_runs_one_turn_against_serve(serve_url: str) -> No
     )  # fmt: skip
     result = agents.Runner.run_sync(agent, "Name a colour.")
     assert isinstance(result.final_output, str) and result.final_output
+
+
+def test_serve_routes_speak_openai_errors_and_keep_responses(http: httpx.Client) -> None:
+    hosted = http.post("/v1/responses", json={**ASK, "tools": [{"type": "web_search"}]})
+    assert hosted.status_code == 400 and hosted.json()["error"]["param"] == "tools[0].type"
+    tool = {"type": "function", "name": "f", "parameters": {"type": "object"}}
+    no_grammar = http.post("/v1/responses", json={**ASK, "tools": [tool]})
+    assert no_grammar.status_code == 422 and no_grammar.json()["error"]["type"] == "invalid_request_error"
+    assert http.post("/v1/responses", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+    missing = http.get("/v1/responses/resp_nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+    kept = http.post("/v1/responses", json=ASK).json()
+    assert http.get(f"/v1/responses/{kept['id']}").json()["output"] == kept["output"]
+    assert http.delete(f"/v1/responses/{kept['id']}").json() == {
+        "id": kept["id"],
+        "object": "response",
+        "deleted": True,
+    }
+    assert http.get(f"/v1/responses/{kept['id']}").status_code == 404
+    unkept = http.post("/v1/responses", json={**ASK, "store": False}).json()
+    assert http.get(f"/v1/responses/{unkept['id']}").status_code == 404
+    unknown = http.post("/v1/responses", json={**ASK, "previous_response_id": "resp_nope"})
+    assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "previous_response_id"
+
+
+def test_serve_streams_named_events(http: httpx.Client) -> None:
+    with http.stream("POST", "/v1/responses", json={**ASK, "stream": True}) as answer:
+        lines = [line for line in answer.iter_lines() if line]
+    names = [line.removeprefix("event: ") for line in lines if line.startswith("event: ")]
+    datas = [json.loads(line.removeprefix("data: ")) for line in lines if line.startswith("data: ")]
+    assert names == [d["type"] for d in datas] and names[0] == "response.created"
+    assert [d["sequence_number"] for d in datas] == list(range(len(datas)))
