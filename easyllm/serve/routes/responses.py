@@ -36,10 +36,6 @@ from easyllm.serve.services import GenerationService
 _STORE = MemoryStore()  # one per server process, whichever model answered
 
 
-def _store(service: GenerationService) -> MemoryStore:
-    return _STORE
-
-
 def openai_error(message: str, status: int, param: str | None = None, code: str | None = None) -> JSONResponse:
     """OpenAI's error body.
 
@@ -78,7 +74,7 @@ def _prepare(
     history: list[dict[str, Any]] = []
     previous = request.get("previous_response_id")
     if previous is not None:
-        stored = _store(service).get(previous)
+        stored = _STORE.get(previous)
         if stored is None:
             raise InvalidParameterError(f"no response with id {previous!r}", param="previous_response_id")
         history = stored.items
@@ -89,11 +85,9 @@ def _prepare(
     return request, items, job, bool(chat.logprobs)
 
 
-def _save(
-    service: GenerationService, request: ResponsesRequest, items: list[dict[str, Any]], r: dict[str, Any]
-) -> None:
+def _save(request: ResponsesRequest, items: list[dict[str, Any]], r: dict[str, Any]) -> None:
     if request.get("store", True):
-        _store(service).put(StoredResponse(r, [*items, *r["output"]]))
+        _STORE.put(StoredResponse(r, [*items, *r["output"]]))
 
 
 async def create_response(request: Request, service: GenerationService) -> Response:
@@ -108,15 +102,13 @@ async def create_response(request: Request, service: GenerationService) -> Respo
     model = checked.model or service.config.served_model_id
     base = skeleton(checked, response_id=new_id("resp"), created_at=time.time(), model=model)
     if checked.stream:
-        return sse(
-            _events(service, job, model, logprobs, ChatToEvents(base), lambda r: _save(service, checked, items, r))
-        )
+        return sse(_events(service, job, model, logprobs, ChatToEvents(base), lambda r: _save(checked, items, r)))
     try:
         timed = await service.generate(job)
     except Exception as err:
         return openai_error(f"Request failed during generation: {err}", 500, code="server_error")
     response = build_response(_completion(timed.value[0], model, logprobs), base)
-    _save(service, checked, items, response)
+    _save(checked, items, response)
     return FastJSON(response)
 
 
@@ -149,7 +141,7 @@ async def _events(
 
 async def retrieve_response(request: Request, service: GenerationService) -> Response:
     """`GET /v1/responses/{response_id}`."""
-    stored = _store(service).get(request.path_params["response_id"])
+    stored = _STORE.get(request.path_params["response_id"])
     if stored is None:
         return openai_error("No response found with that id", 404, "response_id", "not_found")
     return FastJSON(stored.response)
@@ -158,6 +150,6 @@ async def retrieve_response(request: Request, service: GenerationService) -> Res
 async def delete_response(request: Request, service: GenerationService) -> Response:
     """`DELETE /v1/responses/{response_id}`."""
     response_id = request.path_params["response_id"]
-    if not _store(service).delete(response_id):
+    if not _STORE.delete(response_id):
         return openai_error("No response found with that id", 404, "response_id", "not_found")
     return FastJSON({"id": response_id, "object": "response", "deleted": True})
