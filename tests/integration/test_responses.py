@@ -154,16 +154,23 @@ def test_the_openai_agents_sdk_runs_one_turn_against_serve(serve_url: str) -> No
     from openai import AsyncOpenAI
 
     agents.set_tracing_disabled(True)
-    # Runner.run_sync runs (and closes) its own event loop: keep no connection alive past it.
-    http = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0), timeout=120)
-    client = AsyncOpenAI(base_url=f"{serve_url}/v1", api_key="none", http_client=http)
-    model = agents.OpenAIResponsesModel(model="smollm2", openai_client=client)
-    agent = agents.Agent(
-        name="colours", instructions="Answer in a few words.", model=model,
-        model_settings=agents.ModelSettings(temperature=0, max_tokens=16),
-    )  # fmt: skip
-    result = agents.Runner.run_sync(agent, "Name a colour.")
-    assert isinstance(result.final_output, str) and result.final_output
+    # Runner.run_sync runs on the thread's default event loop and leaves it open: give it one, then close it.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    http = httpx.AsyncClient(timeout=120)
+    try:
+        client = AsyncOpenAI(base_url=f"{serve_url}/v1", api_key="none", http_client=http)
+        model = agents.OpenAIResponsesModel(model="smollm2", openai_client=client)
+        agent = agents.Agent(
+            name="colours", instructions="Answer in a few words.", model=model,
+            model_settings=agents.ModelSettings(temperature=0, max_tokens=16),
+        )  # fmt: skip
+        result = agents.Runner.run_sync(agent, "Name a colour.")
+        assert isinstance(result.final_output, str) and result.final_output
+    finally:
+        loop.run_until_complete(http.aclose())
+        loop.close()
+        asyncio.set_event_loop(None)
 
 
 def test_serve_routes_speak_openai_errors_and_keep_responses(http: httpx.Client) -> None:
