@@ -27,6 +27,7 @@ import httpx
 
 from easyllm import calls, probing
 from easyllm.client_resources import _chat_call
+from easyllm.dialects import check_model
 from easyllm.dialects.paths import is_v1, server_root
 from easyllm.errors import APIError, APIStatusError, InvalidParameterError, NotFoundError, server_message
 from easyllm.protocol.generation import HTTPCall
@@ -93,6 +94,7 @@ def _plan(client: BaseClient[Any], options: Mapping[str, Any], stream: bool) -> 
     timeout = given.pop("timeout", None)
     request = check_request(given, stream=stream)
     settings = client.settings(timeout)
+    check_model(settings, client.engine, given.get("model"))  # the dialect's rule for model ids, before sending
     url = _responses_url(settings)
     mode: ResponsesAPI = client.responses_api
     previous = request.get("previous_response_id")

@@ -406,3 +406,10 @@ def test_with_options_shares_the_store_and_the_way() -> None:
     clone = client.with_options(timeout=5)
     assert clone.response_store is client.response_store and clone.responses_api == "translated"
     client.close()
+
+
+def test_a_model_id_the_server_cannot_take_is_refused_before_sending(shell: Any) -> None:
+    run = shell(reply(json_body=LLAMA_CPP_BODY), base_url="https://router.huggingface.co/v1", api_key="hf_x")
+    with pytest.raises(errors.InvalidParameterError) as caught:
+        run.create(model="not a hub id!", input="Hi")
+    assert caught.value.param == "model" and run.server.requests == []
