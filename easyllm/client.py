@@ -33,7 +33,11 @@ from easyllm.client_resources import (
     Embeddings,
 )
 from easyllm.dialects import resolve_engine
+from easyllm.errors import InvalidParameterError
 from easyllm.protocol.requests import PromptSpec
+from easyllm.response_calls import ResponsesAPI
+from easyllm.response_resources import AsyncResponses, Responses
+from easyllm.response_store import ResponseStore, open_store
 from easyllm.settings import Settings, resolve_settings
 from easyllm.task_resources import (
     AsyncClassifications,
@@ -83,6 +87,10 @@ class BaseClient(Generic[H]):
             default; a call's own `cache=` wins.
         prices: US dollars per million tokens by model id, `{"org/model": {"input": .., "output": ..}}`, for
             `usage.cost`; a call's own `prices=` wins.
+        responses_api: how `responses.create` reaches the server: `"auto"` (its own `/responses` where it has
+            one, found out once per server; else translated onto chat completions), `"native"` or `"translated"`.
+        response_store: where translated responses are kept for `previous_response_id`, `retrieve`, `delete`: None
+            for memory (the latest 1000), a file path for an SQLite file, or your own `ResponseStore`.
     """
 
     def __init__(
@@ -101,6 +109,8 @@ class BaseClient(Generic[H]):
         http_client: H | None = None,
         cache: CacheSpec = None,
         prices: dict[str, dict[str, float]] | None = None,
+        responses_api: ResponsesAPI = "auto",
+        response_store: ResponseStore | str | None = None,
     ) -> None:
         self.api_key = api_key
         self.base_url = base_url
@@ -113,6 +123,12 @@ class BaseClient(Generic[H]):
         self.embedding_concurrency = embedding_concurrency
         self.cache = cache
         self.prices = prices
+        if responses_api not in ("auto", "native", "translated"):
+            raise InvalidParameterError(
+                f"must be 'auto', 'native' or 'translated', got {responses_api!r}", param="responses_api"
+            )
+        self.responses_api: ResponsesAPI = responses_api
+        self.response_store: ResponseStore = open_store(response_store)
         self._owns_http = http_client is None
         self._http: H = http_client if http_client is not None else self._new_http()
         self._attach_resources()
@@ -156,6 +172,8 @@ class BaseClient(Generic[H]):
             "embedding_concurrency": self.embedding_concurrency,
             "cache": self.cache,
             "prices": self.prices,
+            "responses_api": self.responses_api,
+            "response_store": self.response_store,
         }
         changes = {"api_key": api_key, "base_url": base_url, "timeout": timeout, "max_retries": max_retries}
         more = {"prompt_builder": prompt_builder, "cache": cache, "prices": prices}
@@ -166,7 +184,7 @@ class BaseClient(Generic[H]):
 
 
 class HuggingFace(BaseClient[httpx.Client]):
-    """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`, and more.
+    """A synchronous client shaped like `openai.OpenAI`: `chat.completions`, `completions`, `embeddings`, `responses`.
 
     Also `models`, `moderations`, `rerank` and `classifications`.
 
@@ -182,6 +200,7 @@ class HuggingFace(BaseClient[httpx.Client]):
     classifications: Classifications
     moderations: Moderations
     models: Models
+    responses: Responses
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
@@ -189,6 +208,7 @@ class HuggingFace(BaseClient[httpx.Client]):
         self.embeddings = Embeddings(self)
         self.rerank, self.classifications = Rerank(self), Classifications(self)
         self.moderations, self.models = Moderations(self), Models(self)
+        self.responses = Responses(self)
 
     def _new_http(self) -> httpx.Client:
         return httpx.Client(headers={"user-agent": USER_AGENT})
@@ -224,6 +244,7 @@ class AsyncHuggingFace(BaseClient[httpx.AsyncClient]):
     classifications: AsyncClassifications
     moderations: AsyncModerations
     models: AsyncModels
+    responses: AsyncResponses
 
     def _attach_resources(self) -> None:
         self.chat = AsyncChat(self)
@@ -231,6 +252,7 @@ class AsyncHuggingFace(BaseClient[httpx.AsyncClient]):
         self.embeddings = AsyncEmbeddings(self)
         self.rerank, self.classifications = AsyncRerank(self), AsyncClassifications(self)
         self.moderations, self.models = AsyncModerations(self), AsyncModels(self)
+        self.responses = AsyncResponses(self)
 
     def _new_http(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(headers={"user-agent": USER_AGENT})

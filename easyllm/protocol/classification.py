@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from easyllm.errors import APIResponseValidationError
-from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES
+from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES, EncodingFormat
 from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 from easyllm.protocol.task_batches import (
@@ -93,8 +93,11 @@ class ClassifyPlan:
         """The texts (what is batched)."""
         return self.args.inputs
 
-    def call(self, span: range) -> HTTPCall:
-        """The request for the texts `span`."""
+    #: Scores travel as JSON numbers: nothing to ask for.
+    sends_encoding = False
+
+    def call(self, span: range, wire_format: EncodingFormat | None = None) -> HTTPCall:
+        """The request for the texts `span` (`wire_format` does not apply)."""
         texts = self.args.inputs[span.start : span.stop]
         payload = {"inputs": texts[0]} if self.route == "pipeline" else {"inputs": texts, "raw_scores": False}
         return self.extras.apply(HTTPCall("POST", self.url, payload))

@@ -160,6 +160,11 @@ class EmbeddingPlan:
         """One request per planned batch."""
         return tuple(self.call(span) for span in self.batches)
 
+    @property
+    def sends_encoding(self) -> bool:
+        """Only OpenAI-compatible `/embeddings` requests say how vectors travel."""
+        return self.wire == "openai"
+
     def call(self, span: range, wire_format: EncodingFormat | None = None) -> HTTPCall:
         """The request for the inputs `span` (vectors asked for as `wire_format`, else the plan's)."""
         texts = list(self.inputs[span.start : span.stop])
@@ -319,8 +324,12 @@ class BatchLimit:
 class BatchedPlan(Protocol[B]):
     """What `batch_flow` needs of a plan: embeddings here; rerank and classification batches alike."""
 
-    def call(self, span: range) -> HTTPCall:
-        """The request for the inputs `span`."""
+    @property
+    def sends_encoding(self) -> bool:
+        """Whether its requests say how vectors travel (`encoding_format`: base64, or floats after a refusal)."""
+
+    def call(self, span: range, wire_format: EncodingFormat | None = None) -> HTTPCall:
+        """The request for the inputs `span` (vectors asked for as `wire_format` where `sends_encoding`)."""
 
     def split(self, span: range, size: int) -> list[range]:
         """`span` in consecutive batches of at most `size` inputs."""
@@ -345,7 +354,7 @@ def batch_flow(plan: BatchedPlan[B], span: range, limit: BatchLimit) -> Generato
         if len(part) > limit.size:  # this or another batch of the call has found a smaller limit
             todo.extendleft(reversed(plan.split(part, limit.size)))
             continue
-        asked = limit.encoding if plan.wire == "openai" else "float"
+        asked = limit.encoding if plan.sends_encoding else "float"
         try:
             reply = yield plan.call(part, asked)
         except APIStatusError as err:

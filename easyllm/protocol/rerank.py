@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from easyllm.errors import APIResponseValidationError, InvalidParameterError
-from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES
+from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES, EncodingFormat
 from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 from easyllm.protocol.task_batches import (
@@ -101,8 +101,11 @@ class RerankPlan:
         """The documents (what is batched)."""
         return self.args.documents
 
-    def call(self, span: range) -> HTTPCall:
-        """The request for the documents `span`."""
+    #: Scores travel as JSON numbers: nothing to ask for.
+    sends_encoding = False
+
+    def call(self, span: range, wire_format: EncodingFormat | None = None) -> HTTPCall:
+        """The request for the documents `span` (`wire_format` does not apply)."""
         args = self.args
         texts = args.documents[span.start : span.stop]
         payload: dict[str, Any]

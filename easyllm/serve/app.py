@@ -9,6 +9,7 @@ field when it names a served model), all with one batch limit that the root's `/
 | `POST ""` | TGI compat route | feature-extraction |
 | `POST /generate`, `/generate_stream`, `/tokenize` | TGI | — |
 | `POST /v1/chat/completions`, `/v1/completions` | Messages API | — |
+| `POST /v1/responses`, `GET` / `DELETE /v1/responses/{id}` | Responses API (from the chat path) | — |
 | `POST /embed`, `/embeddings`, `/v1/embeddings` | — | TEI |
 | `GET /info`, `/health`, `/v1/models` | TGI | TEI |
 
@@ -37,7 +38,7 @@ from starlette.routing import Route
 
 from easyllm.serve import root
 from easyllm.serve.config import ServeConfig
-from easyllm.serve.routes import chat, completions, pipeline, scoring, tei, tgi
+from easyllm.serve.routes import chat, completions, pipeline, responses, scoring, tei, tgi
 from easyllm.serve.routes.common import Endpoint, FastJSON, bind
 from easyllm.serve.routes.models import model_entry
 from easyllm.serve.scoring_service import ScoringService
@@ -82,6 +83,9 @@ GENERATION_ROUTES: Sequence[tuple[str, str, Any]] = (
     ("/health", "GET", tgi.health),
     ("/v1/chat/completions", "POST", chat.chat_completions),
     ("/v1/completions", "POST", completions.completions),
+    ("/v1/responses", "POST", responses.create_response),
+    ("/v1/responses/{response_id}", "GET", responses.retrieve_response),
+    ("/v1/responses/{response_id}", "DELETE", responses.delete_response),
 )
 EMBEDDING_ROUTES: Sequence[tuple[str, str, Any]] = (
     ("", "POST", tei.feature_extraction),
@@ -207,6 +211,7 @@ def root_routes(state: ServerState) -> list[Route]:
         Route("/v1/models", _models_endpoint(list(state.services.values())), methods=["GET"]),
         _post("/v1/chat/completions", _by_model_field(services, GenerationService, chat.chat_completions)),
         _post("/v1/completions", _by_model_field(services, GenerationService, completions.completions)),
+        _post("/v1/responses", _by_model_field(services, GenerationService, responses.create_response)),
         _post("/v1/embeddings", _by_model_field(services, EmbeddingService, tei.openai_embeddings)),
         _post("/embeddings", _by_model_field(services, EmbeddingService, tei.openai_embeddings)),
         *scoring_root_routes(services),

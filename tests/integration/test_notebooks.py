@@ -18,6 +18,7 @@ EXPECTED = {
     "embeddings-retrieval",
     "get-embeddings",
     "migrate-from-openai",
+    "responses",
     "stream-chat-completions",
     "text-completion",
 }

@@ -1,0 +1,170 @@
+"""`client.responses` of `HuggingFace` / `AsyncHuggingFace`: `create`, `retrieve`, `delete`.
+
+`create` runs `easyllm.response_calls` (native on servers with `/responses`, translated onto chat completions
+elsewhere) and returns an `easyllm.schema.responses.Response`, or with `stream=True` a `Stream` / `AsyncStream`
+of events. `@overload`s on `stream` give type checkers the return type.
+
+Example:
+    >>> import easyllm
+    >>> client = easyllm.HuggingFace(base_url="http://127.0.0.1:8000/v1")  # doctest: +SKIP
+    >>> client.responses.create(model="smollm2", input="Name a colour.", max_output_tokens=16).output_text
+    ... # doctest: +SKIP
+    'Blue.'
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
+
+from easyllm import response_calls
+from easyllm.schema.responses import Event, Response
+from easyllm.streaming import AsyncStream, Stream
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from easyllm.client import AsyncHuggingFace, HuggingFace
+
+__all__ = ["AsyncResponses", "ResponseCreateOptions", "Responses"]
+
+
+class ResponseCreateOptions(TypedDict, total=False):
+    """Keyword options of `responses.create`: OpenAI's names, `timeout` for the call, and the `extra_*` options.
+
+    `extra_body`, `extra_headers` and `extra_query` are merged into the request sent: the server's `/responses`,
+    or the chat completion a translated call becomes.
+    """
+
+    instructions: str | None
+    tools: list[dict[str, Any]] | None
+    tool_choice: str | dict[str, Any] | None
+    parallel_tool_calls: bool | None
+    text: dict[str, Any] | None
+    reasoning: dict[str, Any] | None
+    max_output_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    top_logprobs: int | None
+    metadata: dict[str, str] | None
+    previous_response_id: str | None
+    store: bool | None
+    include: list[str] | None
+    truncation: Literal["auto", "disabled"] | None
+    user: str | None
+    service_tier: str | None
+    background: bool | None
+    conversation: Any
+    prompt: dict[str, Any] | None
+    max_tool_calls: int | None
+    safety_identifier: str | None
+    prompt_cache_key: str | None
+    stream_options: dict[str, Any] | None
+    extra_body: dict[str, Any] | None
+    extra_headers: dict[str, str] | None
+    extra_query: dict[str, Any] | None
+    timeout: float | None
+
+
+def _options(model: str | None, input: object, options: Any) -> dict[str, Any]:
+    return {"model": model, "input": input, **options}
+
+
+class Responses:
+    """`client.responses`."""
+
+    def __init__(self, client: HuggingFace) -> None:
+        self._client = client
+
+    @overload
+    def create(
+        self, *, input: str | list[Any], model: str | None = None, stream: Literal[False] = False,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> Response: ...  # fmt: skip
+    @overload
+    def create(
+        self, *, input: str | list[Any], model: str | None = None, stream: Literal[True],
+        **options: Unpack[ResponseCreateOptions],
+    ) -> Stream[Event]: ...  # fmt: skip
+    @overload
+    def create(
+        self, *, input: str | list[Any], model: str | None = None, stream: bool,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> Response | Stream[Event]: ...  # fmt: skip
+    def create(
+        self,
+        *,
+        input: str | list[Any],
+        model: str | None = None,
+        stream: bool = False,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> Response | Stream[Event]:
+        """Create a model response; with `stream=True`, a `Stream` of events.
+
+        Args:
+            input: a string, or a list of input items (messages, `function_call`, `function_call_output`).
+            model: the model id.
+            stream: stream events as they are generated.
+            **options: OpenAI's options (`ResponseCreateOptions`), and `timeout` for this call.
+
+        Raises:
+            InvalidParameterError: a bad argument, or one the server cannot serve (hosted tools, `conversation`),
+                before anything is sent.
+        """
+        return response_calls.create(self._client, _options(model, input, options), stream)
+
+    def retrieve(self, response_id: str, *, timeout: float | None = None) -> Response:
+        """A response by id: from the client's store (translated responses), else from the server.
+
+        Raises:
+            NotFoundError: no such response.
+        """
+        return response_calls.retrieve(self._client, response_id, timeout)
+
+    def delete(self, response_id: str, *, timeout: float | None = None) -> None:
+        """Delete a response by id: from the client's store, else on the server.
+
+        Raises:
+            NotFoundError: no such response.
+        """
+        response_calls.delete(self._client, response_id, timeout)
+
+
+class AsyncResponses:
+    """`client.responses` of `AsyncHuggingFace`."""
+
+    def __init__(self, client: AsyncHuggingFace) -> None:
+        self._client = client
+
+    @overload
+    async def create(
+        self, *, input: str | list[Any], model: str | None = None, stream: Literal[False] = False,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> Response: ...  # fmt: skip
+    @overload
+    async def create(
+        self, *, input: str | list[Any], model: str | None = None, stream: Literal[True],
+        **options: Unpack[ResponseCreateOptions],
+    ) -> AsyncStream[Event]: ...  # fmt: skip
+    @overload
+    async def create(
+        self, *, input: str | list[Any], model: str | None = None, stream: bool,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> Response | AsyncStream[Event]: ...  # fmt: skip
+    async def create(
+        self,
+        *,
+        input: str | list[Any],
+        model: str | None = None,
+        stream: bool = False,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> Response | AsyncStream[Event]:
+        """Async `Responses.create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
+        return await response_calls.acreate(self._client, _options(model, input, options), stream)
+
+    async def retrieve(self, response_id: str, *, timeout: float | None = None) -> Response:
+        """Async `Responses.retrieve`."""
+        return await response_calls.aretrieve(self._client, response_id, timeout)
+
+    async def delete(self, response_id: str, *, timeout: float | None = None) -> None:
+        """Async `Responses.delete`."""
+        await response_calls.adelete(self._client, response_id, timeout)
