@@ -5,8 +5,10 @@
 `/v1/rerank` and `/v1/responses`. Recognised by `GET /props`.
 
 llama-cpp-python's server (`python -m llama_cpp.server`) takes structured output only as
-`{"type": "json_object", "schema": …}` and answers 500 to an assistant message whose `content` is null; it has no
-route that tells it apart, so it is chosen with `engine="llama-cpp-python"`. Its `/v1/embeddings` has no
+`{"type": "json_object", "schema": …}`, answers 500 to an assistant message whose `content` is null, applies a
+repeat penalty of 1.1 unless told otherwise (OpenAI's API has none: easyllm sends `repeat_penalty: 1.0` unless the
+call sets `repetition_penalty`) and calls that option `repeat_penalty`; it has no route that tells it apart, so it
+is chosen with `engine="llama-cpp-python"`. Its `/v1/embeddings` has no
 `encoding_format` and always sends floats.
 """
 
@@ -51,7 +53,12 @@ class LlamaCppPython(OpenAICompatible):
     """llama-cpp-python's OpenAI-compatible server (no rerank and no classification routes)."""
 
     name = "llama-cpp-python"
-    wire: ClassVar[ChatWire] = ChatWire(null_content=False, response_format=json_object_with_schema)
+    wire: ClassVar[ChatWire] = ChatWire(
+        null_content=False,
+        response_format=json_object_with_schema,
+        defaults={"repeat_penalty": 1.0},
+        renames={"repetition_penalty": "repeat_penalty"},
+    )
     embeddings_base64 = False  # its request model has no `encoding_format`: it always sends floats
 
     def rerank(self, call: RerankCall) -> RerankPlan:

@@ -94,6 +94,10 @@ class ChatWire:
     null_content: bool = True
     #: `response_format` in the server's own form (None drops it).
     response_format: Callable[[Mapping[str, Any]], dict[str, Any] | None] = field(default=as_given)
+    #: Fields sent unless the call sets them, to keep OpenAI's meaning (a server's own defaults may differ).
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: The server's names for options it spells differently (`repetition_penalty` → `repeat_penalty`).
+    renames: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,10 @@ def _seeds(options: ChatOptions) -> list[int | None]:
 def _payload(
     base: dict[str, Any], options: ChatOptions, wire: ChatWire, kind: Kind, stops: Sequence[str], stream: bool
 ) -> dict[str, Any]:
-    payload = {**base, **_sampling(options, wire), **_extras(options, wire, kind)}
+    payload = {**wire.defaults, **base, **_sampling(options, wire), **_extras(options, wire, kind)}
+    for ours, theirs in wire.renames.items():
+        if ours in payload:
+            payload[theirs] = payload.pop(ours)
     if stops:
         payload["stop"] = list(stops if wire.max_stops is None else stops[: wire.max_stops])
     if stream:

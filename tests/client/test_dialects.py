@@ -238,6 +238,9 @@ def test_llama_cpp_python_engine_is_chosen_explicitly(shell: str) -> None:
     assert server.paths() == ["/v1/chat/completions"]
     assert body["response_format"] == {"type": "json_object", "schema": SCHEMA}
     assert body["messages"][1]["content"] == ""  # it answers 500 to a null content
+    assert body["repeat_penalty"] == 1.0  # its own default is 1.1; OpenAI's API has no repeat penalty
+    run_client(shell, server, "chat.completions", client, messages=MESSAGES, repetition_penalty=1.3)
+    assert server.bodies()[1]["repeat_penalty"] == 1.3 and "repetition_penalty" not in server.bodies()[1]
 
 
 def test_unknown_engine_is_refused_naming_the_known_ones(shell: str) -> None:
