@@ -179,7 +179,6 @@ def main() -> None:
         decoder = "orjson" if name == "httpx+orjson" else "json"
         adapter: Adapter | None = raw_httpx(base, params.get("concurrency", 1), decoder)
 
-
     if scenario in ("cache", "pool"):  # easyllm only: `base` is one URL, or several joined by commas
         result = cached(base, params) if scenario == "cache" else pooled(base.split(","), params)
         print(json.dumps(result))

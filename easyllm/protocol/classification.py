@@ -93,8 +93,13 @@ class ClassifyPlan:
         """The texts (what is batched)."""
         return self.args.inputs
 
-    def call(self, span: range) -> HTTPCall:
-        """The request for the texts `span`."""
+    @property
+    def wire(self) -> str:
+        """Not an embedding wire form: `batch_flow` asks for no vector encoding."""
+        return "scores"
+
+    def call(self, span: range, wire_format: object = None) -> HTTPCall:
+        """The request for the texts `span` (`wire_format` is for embeddings and not used here)."""
         texts = self.args.inputs[span.start : span.stop]
         payload = {"inputs": texts[0]} if self.route == "pipeline" else {"inputs": texts, "raw_scores": False}
         return self.extras.apply(HTTPCall("POST", self.url, payload))

@@ -319,8 +319,12 @@ class BatchLimit:
 class BatchedPlan(Protocol[B]):
     """What `batch_flow` needs of a plan: embeddings here; rerank and classification batches alike."""
 
-    def call(self, span: range) -> HTTPCall:
-        """The request for the inputs `span`."""
+    @property
+    def wire(self) -> str:
+        """The plan's wire form (only `"openai"` embeddings ask for base64 vectors)."""
+
+    def call(self, span: range, wire_format: EncodingFormat | None = None) -> HTTPCall:
+        """The request for the inputs `span` (`wire_format`: how an OpenAI `/embeddings` sends vectors)."""
 
     def split(self, span: range, size: int) -> list[range]:
         """`span` in consecutive batches of at most `size` inputs."""

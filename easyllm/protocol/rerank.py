@@ -101,8 +101,13 @@ class RerankPlan:
         """The documents (what is batched)."""
         return self.args.documents
 
-    def call(self, span: range) -> HTTPCall:
-        """The request for the documents `span`."""
+    @property
+    def wire(self) -> str:
+        """Not an embedding wire form: `batch_flow` asks for no vector encoding."""
+        return "scores"
+
+    def call(self, span: range, wire_format: object = None) -> HTTPCall:
+        """The request for the documents `span` (`wire_format` is for embeddings and not used here)."""
         args = self.args
         texts = args.documents[span.start : span.stop]
         payload: dict[str, Any]
