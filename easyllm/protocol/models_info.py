@@ -1,6 +1,6 @@
 """What a server's models can do, as pure code: its answers turned into openai>=1 `Model` shapes.
 
-Sources, by kind of server (`easyllm.protocol.task_routes`):
+Sources, by kind of server:
 
 Each dialect says where to ask (`Dialect.model_routes`):
 

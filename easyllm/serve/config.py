@@ -150,10 +150,10 @@ class ModelConfig(BaseModel):
 
     @model_validator(mode="after")
     def _engine_fits_task(self) -> ModelConfig:
-        if self.task == "embedding":
+        if self.task in ("embedding", "rerank", "classification"):
             for key in ("engine", "pipeline"):
                 if getattr(self, key) is not None:
-                    raise ValueError(f"`{key}` applies to generation and seq2seq models, not to task 'embedding'")
+                    raise ValueError(f"`{key}` applies to generation and seq2seq models, not to task {self.task!r}")
         if self.task == "seq2seq" and self.engine == "llama.cpp":
             raise ValueError(
                 "task 'seq2seq' needs engine 'transformers' (the llama.cpp engine runs decoder-only models)"
@@ -165,7 +165,7 @@ class ModelConfig(BaseModel):
     @property
     def engine_name(self) -> Engine | None:
         """The generation engine: the configured one, else llama.cpp for .gguf files and transformers otherwise."""
-        if self.task == "embedding":
+        if self.task in ("embedding", "rerank", "classification"):
             return None
         if self.engine is not None:
             return self.engine
@@ -190,7 +190,7 @@ class ModelConfig(BaseModel):
         """`max_client_batch_size`, defaulting as TGI (4) and TEI (32) do."""
         if self.max_client_batch_size is not None:
             return self.max_client_batch_size
-        return 4 if self.task == "generation" else 32
+        return 32 if self.task in ("embedding", "rerank", "classification") else 4
 
 
 class ServeConfig(BaseModel):
