@@ -132,12 +132,20 @@ def raw_httpx(base: str, concurrency: int = 1, decoder: str = "json") -> Adapter
 
         return embed
 
-    def rerank(query: str, documents: list[str]) -> list[float]:
+    def rerank_batch(query: str, documents: list[str], start: int) -> list[tuple[int, float]]:
         r = client.post(f"{base}/rerank", json={"query": query, "texts": documents})
         r.raise_for_status()
-        scores = [0.0] * len(documents)
-        for item in loads(r.content):
-            scores[item["index"]] = item["score"]
+        return [(start + item["index"], item["score"]) for item in loads(r.content)]
+
+    def rerank(query: str, documents: list[str]) -> list[float]:
+        # TEI refuses more texts than its batch limit (32 by default): batches, in threads as for embeddings.
+        starts = range(0, len(documents), BATCH)
+        with ThreadPoolExecutor(concurrency) as pool:
+            parts = pool.map(lambda i: rerank_batch(query, documents[i : i + BATCH], i), starts)
+            scores = [0.0] * len(documents)
+            for part in parts:
+                for index, score in part:
+                    scores[index] = score
         return scores
 
     a.chat, a.stream, a.stream_v1 = chat, stream, stream_v1

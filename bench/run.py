@@ -364,10 +364,15 @@ def section_r(cfg: Config, base: str) -> list[str]:
 
 
 def section_k(cfg: Config, base: str) -> list[str]:
-    p = cfg.rerank
+    from easyllm.calls import DEFAULT_CONCURRENCY
+
+    p = dict(cfg.rerank, concurrency=DEFAULT_CONCURRENCY)
     clients = with_baseline(cfg, ["httpx", *EASYLLM])
     data = paired(cfg, "rerank", base, p, ["cpu_per_op"], clients)
-    title = f"## K. Rerank: client CPU per call, {p['documents']:,} documents on TEI's `/rerank` (target ≤ 1.2×)"
+    title = (
+        f"## K. Rerank: client CPU per call, {p['documents']:,} documents on TEI's `/rerank`, batch limit "
+        f"{BATCH_LIMIT} (the floor batches too, {DEFAULT_CONCURRENCY} threads; target ≤ 1.2×)"
+    )
     if not any(measured(data[c]["cpu_per_op"]) for c in data if c != "httpx"):
         return [title, "", "n/a: `client.rerank` is not on this branch yet; the row runs once it is.", ""]
     floor = data["httpx"]["cpu_per_op"]

@@ -12,6 +12,7 @@ Routes (HTTP/1.1, keep-alive; streams use chunked encoding, one SSE event per ch
   `--embed-slots N`, at most N batches are embedded at once and the others queue (a server of bounded capacity);
   under a `/d<N>` prefix (`/d16/embed`, `/d16/info`) the vectors have N floats instead of 384;
 - `POST /rerank` (TEI): one `{index, score}` per text, best first, at once (its row measures CPU per call);
+  413 over `--batch-limit` texts, as TEI;
 - `GET /info`: TEI's (`model_type`), with `max_client_batch_size` and the model id;
 - `POST /v1/chat/completions` (+ `"stream": true`, ending in `data: [DONE]`);
 - `POST /v1/embeddings`: floats, or base64 float32 when asked (`encoding_format`), with `/embed`'s latency and
@@ -233,7 +234,12 @@ class Server:
         elif path == "/v1/embeddings":
             await self.embed(writer, payload, dim, openai=True)
         elif path == "/rerank":
-            writer.write(tei_rerank(len(payload.get("texts") or [])))  # no latency, no limit: CPU per call
+            count = len(payload.get("texts") or [])
+            if count > self.batch_limit:
+                message = f"batch size {count} > maximum allowed batch size {self.batch_limit}"
+                writer.write(_http("413 Payload Too Large", json.dumps({"error": message}).encode()))
+            else:
+                writer.write(tei_rerank(count))  # at once, no latency: the row measures CPU per call
         else:
             writer.write(_http("404 Not Found", b'{"error": "no such route", "error_type": "not_found"}'))
 
