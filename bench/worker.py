@@ -175,16 +175,14 @@ SCENARIOS: dict[str, tuple[str, Callable[[Adapter, dict[str, Any], str], dict[st
 def main() -> None:
     name, scenario, base, raw = sys.argv[1:5]
     params = json.loads(raw)
-    if name in ("httpx", "httpx+orjson"):
-        decoder = "orjson" if name == "httpx+orjson" else "json"
-        adapter: Adapter | None = raw_httpx(base, params.get("concurrency", 1), decoder)
-
     if scenario in ("cache", "pool"):  # easyllm only: `base` is one URL, or several joined by commas
         result = cached(base, params) if scenario == "cache" else pooled(base.split(","), params)
         print(json.dumps(result))
         return
-    if name == "httpx":
-        adapter: Adapter | None = raw_httpx(base, params.get("concurrency", 1))
+    adapter: Adapter | None
+    if name in ("httpx", "httpx+orjson"):
+        decoder = "orjson" if name == "httpx+orjson" else "json"
+        adapter = raw_httpx(base, params.get("concurrency", 1), decoder)
     elif name == "httpx-seq":
         adapter = raw_httpx(base, 1)
     else:
