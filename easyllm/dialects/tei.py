@@ -10,22 +10,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from easyllm.dialects import scoring
-from easyllm.dialects.base import Dialect, EmbedCall, Probe
-from easyllm.dialects.paths import is_v1, server_root
+from easyllm.dialects.base import EmbedCall, Probe
+from easyllm.dialects.paths import is_v1
+from easyllm.dialects.server_root import ServerRoot
 from easyllm.protocol.requests import embedding_plan
 
 if TYPE_CHECKING:
-    from easyllm.protocol.classification import ClassifyCall, ClassifyPlan
     from easyllm.protocol.embeddings import EmbeddingPlan
-    from easyllm.protocol.models_info import ModelRoutes
-    from easyllm.protocol.rerank import RerankCall, RerankPlan
-    from easyllm.settings import Settings
 
 __all__ = ["TEI"]
 
 
-class TEI(Dialect):
+class TEI(ServerRoot):
     """Text Embeddings Inference."""
 
     name = "tei"
@@ -41,19 +37,3 @@ class TEI(Dialect):
                 call, url, "openai", body_model=call.model, wire_format=self.embeddings_wire_format(call)
             )
         return embedding_plan(call, f"{call.settings.api_base}/embed", "tei")
-
-    def rerank(self, call: RerankCall) -> RerankPlan:
-        """`POST /rerank` `{query, texts}` → `[{index, score}]` (a reranker model)."""
-        return scoring.tei_rerank(call)
-
-    def classification(self, call: ClassifyCall) -> ClassifyPlan:
-        """`POST /predict` `{inputs}` → every label's score (a classifier model)."""
-        return scoring.tei_classification(call)
-
-    def model_routes(self, settings: Settings) -> ModelRoutes:
-        """`GET /info`: `model_type` says embedding, classifier or reranker."""
-        return scoring.root_model_routes(settings)
-
-    def info_url(self, settings: Settings) -> str | None:
-        """`GET /info` at the server's root."""
-        return f"{server_root(settings.api_base)}/info"

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from easyllm.dialects import scoring
-from easyllm.dialects.base import ChatCall, Dialect, EmbedCall, Probe, TextCall
+from easyllm.dialects.base import ChatCall, EmbedCall, Probe, TextCall
 from easyllm.dialects.paths import is_v1, server_root
+from easyllm.dialects.server_root import ServerRoot
 from easyllm.protocol.messages import ChatWire
 from easyllm.protocol.requests import (
     chosen_prompt_builder,
@@ -30,11 +30,8 @@ from easyllm.protocol.requests import (
 )
 
 if TYPE_CHECKING:
-    from easyllm.protocol.classification import ClassifyCall, ClassifyPlan
     from easyllm.protocol.embeddings import EmbeddingPlan
     from easyllm.protocol.generation import CompletionPlan
-    from easyllm.protocol.models_info import ModelRoutes
-    from easyllm.protocol.rerank import RerankCall, RerankPlan
     from easyllm.settings import Settings
 
 __all__ = ["TGI", "tgi_response_format"]
@@ -54,7 +51,7 @@ def tgi_response_format(value: Mapping[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-class TGI(Dialect):
+class TGI(ServerRoot):
     """TGI's native routes and its Messages API."""
 
     name = "tgi"
@@ -107,19 +104,3 @@ class TGI(Dialect):
         if is_v1(call.settings.api_base):
             return embedding_plan(call, f"{call.settings.api_base}/embeddings", "openai", body_model=call.model)
         return embedding_plan(call, call.settings.api_base, "pipeline")
-
-    def rerank(self, call: RerankCall) -> RerankPlan:
-        """TEI's `/rerank` at the root: TGI has none, but a root that reranks (TEI, `easyllm serve`) has TEI's."""
-        return scoring.tei_rerank(call)
-
-    def classification(self, call: ClassifyCall) -> ClassifyPlan:
-        """TEI's `/predict` at the root, for the same reason."""
-        return scoring.tei_classification(call)
-
-    def model_routes(self, settings: Settings) -> ModelRoutes:
-        """`/info` (one model: the one TGI serves), else `/v1/models`."""
-        return scoring.root_model_routes(settings)
-
-    def info_url(self, settings: Settings) -> str | None:
-        """`GET /info` at the server's root."""
-        return f"{server_root(settings.api_base)}/info"
