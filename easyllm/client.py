@@ -49,7 +49,7 @@ from easyllm.task_resources import (
     Moderations,
     Rerank,
 )
-from easyllm.transport import USER_AGENT, AsyncTransport, SyncTransport
+from easyllm.transport import AsyncTransport, SyncTransport, new_async_http_client, new_http_client
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -211,7 +211,7 @@ class HuggingFace(BaseClient[httpx.Client]):
         self.responses = Responses(self)
 
     def _new_http(self) -> httpx.Client:
-        return httpx.Client(headers={"user-agent": USER_AGENT})
+        return new_http_client()
 
     def transport(self, settings: Settings) -> SyncTransport:
         """The transport of one call, over this client's pool."""
@@ -255,7 +255,7 @@ class AsyncHuggingFace(BaseClient[httpx.AsyncClient]):
         self.responses = AsyncResponses(self)
 
     def _new_http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(headers={"user-agent": USER_AGENT})
+        return new_async_http_client()
 
     def transport(self, settings: Settings) -> AsyncTransport:
         """The transport of one call, over this client's pool."""

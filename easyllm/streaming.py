@@ -38,12 +38,15 @@ def _iterate(
 ) -> Generator[T, None, None]:
     try:
         for response, pipe in zip(responses, pipes, strict=True):
-            feed_line = pipe.feed_line
-            with SyncTransport.lines(response) as lines:
-                for line in lines:
-                    for item in feed_line(line):
-                        yield convert(item)
-                    if pipe.done:
+            events, consume, consumer = pipe.events, pipe.consume, pipe.consumer
+            with SyncTransport.chunks(response) as chunks:
+                for chunk in chunks:
+                    for data in events(chunk):
+                        for item in consume(data):
+                            yield convert(item)
+                        if consumer.done:
+                            break
+                    if consumer.done:
                         break
                 else:
                     for item in pipe.end():
@@ -62,10 +65,13 @@ async def _aiterate(
 ) -> AsyncGenerator[T, None]:
     try:
         for response, pipe in zip(responses, pipes, strict=True):
-            async with AsyncTransport.lines(response) as lines:
-                async for line in lines:
-                    for item in pipe.feed_line(line):
-                        yield convert(item)
+            async with AsyncTransport.chunks(response) as chunks:
+                async for chunk in chunks:
+                    for data in pipe.events(chunk):
+                        for item in pipe.consume(data):
+                            yield convert(item)
+                        if pipe.done:
+                            break
                     if pipe.done:
                         break
                 else:

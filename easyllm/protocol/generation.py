@@ -22,7 +22,7 @@ from easyllm.errors import (
 from easyllm.protocol import tgi
 from easyllm.protocol.extras import Extras
 from easyllm.protocol.params import GenerationOptions, seeds_for, tgi_parameters, top_n_tokens
-from easyllm.protocol.sse import EventConsumer, decode_event
+from easyllm.protocol.sse import DONE, EventConsumer, decode_event
 from easyllm.protocol.stops import StopTrimmer, TextLog, trim_stop
 
 __all__ = [
@@ -308,9 +308,9 @@ class GenerationStream:
         self._offset += len(token.text)
         return text_logprobs([token], len(token.text) or 1, offset)
 
-    def feed(self, data: str) -> list[dict[str, Any]]:
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
         """Take one event's data; return the chunks to hand to the caller (possibly none)."""
-        if self.done or data == "[DONE]":
+        if self.done or data == DONE:
             return []
         event = decode_event(data, self.request)
         if "error" in event:

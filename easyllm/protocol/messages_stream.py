@@ -28,7 +28,7 @@ from easyllm.protocol.openai_answers import (
     reasoning_fields,
     server_reasoning,
 )
-from easyllm.protocol.sse import decode_event
+from easyllm.protocol.sse import DONE, decode_event
 from easyllm.protocol.stops import StopTrimmer, TextLog
 
 __all__ = ["MessagesStream", "StreamPlan"]
@@ -82,11 +82,11 @@ class MessagesStream:
 
     # ------------------------------------------------------------ the EventConsumer protocol
 
-    def feed(self, data: str) -> list[dict[str, Any]]:
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
         """Take one event's data; return the chunks to hand to the caller (possibly none)."""
         if self.done:
             return []
-        if data == "[DONE]":
+        if data == DONE:
             return self._end()
         event = self._decode(data)
         if event.get("usage"):
@@ -118,7 +118,7 @@ class MessagesStream:
 
     # ------------------------------------------------------------ internals
 
-    def _decode(self, data: str) -> dict[str, Any]:
+    def _decode(self, data: bytes) -> dict[str, Any]:
         event = decode_event(data, self.request)
         if "error" in event:
             raise error_from_stream_event(event, self.request, partial_text=self.partial_text)

@@ -89,7 +89,7 @@ class _Sample:
     def done(self) -> bool:
         return self._consumer.done
 
-    def feed(self, data: str) -> list[dict[str, Any]]:
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
         return self._samples.take(self._consumer.feed(data))
 
     def finish(self) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from easyllm.schema.types import BaseModel
+from easyllm.schema.types import BaseModel, validate
 
 __all__ = [
     "EVENT_MODELS",
@@ -372,14 +372,14 @@ _OUTPUT: TypeAdapter[Any] = TypeAdapter(list[dict[str, Any]])
 
 
 def _item(value: dict[str, Any]) -> BaseModel:
-    return _ITEM_MODELS.get(str(value.get("type")), OtherItem).model_validate(value)
+    return validate(_ITEM_MODELS.get(str(value.get("type")), OtherItem), value)
 
 
 def response(value: dict[str, Any]) -> Response:
     """Validate a whole response (output items by their `type`)."""
     data = dict(value)
     data["output"] = [_item(item) for item in _OUTPUT.validate_python(data.get("output", []))]
-    return Response.model_validate(data)
+    return validate(Response, data)
 
 
 def event(value: dict[str, Any]) -> Event:
@@ -390,4 +390,4 @@ def event(value: dict[str, Any]) -> Event:
     if "item" in data and isinstance(data["item"], dict):
         data["item"] = _item(data["item"])
     model = EVENT_MODELS.get(str(data.get("type")), OtherEvent)
-    return model.model_validate(data)  # type: ignore[return-value]
+    return validate(model, data)  # type: ignore[return-value]

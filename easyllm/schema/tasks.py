@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from easyllm.schema.types import BaseModel
+from easyllm.schema.types import BaseModel, validate
 
 __all__ = [
     "Classification",
@@ -166,24 +166,24 @@ class ModelList(BaseModel):
 
 def rerank_response(value: dict[str, Any]) -> RerankResponse:
     """Validate a rerank response easyllm built."""
-    return RerankResponse.model_validate(value)
+    return validate(RerankResponse, value)
 
 
 def classification_response(value: dict[str, Any]) -> ClassificationResponse:
     """Validate a classification response easyllm built."""
-    return ClassificationResponse.model_validate(value)
+    return validate(ClassificationResponse, value)
 
 
 def moderation_response(value: dict[str, Any]) -> ModerationCreateResponse:
     """Validate a moderation response easyllm built."""
-    return ModerationCreateResponse.model_validate(value)
+    return validate(ModerationCreateResponse, value)
 
 
 def model(value: dict[str, Any]) -> Model:
     """Validate a model easyllm built."""
-    return Model.model_validate(value)
+    return validate(Model, value)
 
 
 def model_list(value: dict[str, Any]) -> ModelList:
     """Validate a model list easyllm built."""
-    return ModelList.model_validate(value)
+    return validate(ModelList, value)

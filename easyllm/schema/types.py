@@ -3,8 +3,8 @@
 Field names, optionality and `Literal`s follow openai-python's `openai.types` so `model_dump()` validates against
 them; extra keys are kept (like openai's own models), which is where easyllm's `usage.estimated` flag lives.
 
-Whole responses are validated (`from_*` below); stream chunks take a lean path (`model_construct` on dicts easyllm
-built itself) so each token costs a few microseconds.
+Answers and stream chunks are validated (pydantic-core does it in a few microseconds a chunk, less than assembling
+the models in Python would cost); embedding answers take a lean path (`_lean`) that does not walk the vectors.
 
 Example:
     >>> chunk = chat_chunk({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
@@ -47,6 +47,7 @@ __all__ = [
     "completion_chunk",
     "embedding_response",
     "embeddings_checked",
+    "validate",
 ]
 
 ChatFinishReason = Literal["stop", "length", "tool_calls", "content_filter", "function_call"]
@@ -56,6 +57,22 @@ class BaseModel(_PydanticModel):
     """Base of every response model: extra fields are kept, as in openai's models."""
 
     model_config = ConfigDict(extra="allow", protected_namespaces=())
+
+
+M = TypeVar("M", bound=_PydanticModel)
+
+
+def validate(cls: type[M], value: Any) -> M:
+    """`cls.model_validate(value)`, asking pydantic-core's validator directly with the same defaults.
+
+    `model_validate` passes six keyword arguments down, which costs about 3 µs a call: a third of a stream chunk's
+    validation.
+
+    Example:
+        >>> validate(CompletionUsage, {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}).total_tokens
+        3
+    """
+    return cast("M", cls.__pydantic_validator__.validate_python(value))
 
 
 class CompletionUsage(BaseModel):
@@ -244,17 +261,17 @@ class CreateEmbeddingResponse(BaseModel):
 
 def chat_completion(value: dict[str, Any]) -> ChatCompletion:
     """Validate a whole chat completion."""
-    return ChatCompletion.model_validate(value)
+    return validate(ChatCompletion, value)
 
 
 def completion(value: dict[str, Any]) -> Completion:
     """Validate a whole text completion."""
-    return Completion.model_validate(value)
+    return validate(Completion, value)
 
 
 def embedding_response(value: dict[str, Any]) -> CreateEmbeddingResponse:
     """Validate an embedding answer."""
-    return CreateEmbeddingResponse.model_validate(value)
+    return validate(CreateEmbeddingResponse, value)
 
 
 def embeddings_checked(value: dict[str, Any]) -> CreateEmbeddingResponse:
@@ -265,15 +282,15 @@ def embeddings_checked(value: dict[str, Any]) -> CreateEmbeddingResponse:
     them. The usage is validated (it is small).
     """
     data = [item if type(item) is Embedding else _lean(Embedding, item) for item in value["data"]]
-    usage = EmbeddingUsage.model_validate(value["usage"])
+    usage = validate(EmbeddingUsage, value["usage"])
     return _lean(CreateEmbeddingResponse, {"object": "list", "data": data, "model": value["model"], "usage": usage})
 
 
-M = TypeVar("M", bound=BaseModel)
+L = TypeVar("L", bound=BaseModel)
 _DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
 
 
-def _lean(cls: type[M], values: dict[str, Any]) -> M:
+def _lean(cls: type[L], values: dict[str, Any]) -> L:
     """`cls.model_construct(**values)` for values that name only fields, at a third of its cost.
 
     Sets exactly what `model_construct` sets (field values with defaults filled in, the set of fields given, no
@@ -283,7 +300,7 @@ def _lean(cls: type[M], values: dict[str, Any]) -> M:
     if defaults is None:
         defaults = _DEFAULTS[cls] = {n: f.get_default(call_default_factory=True) for n, f in cls.model_fields.items()}
     if not values.keys() <= defaults.keys():
-        return cast("M", cls.model_construct(**values))
+        return cast("L", cls.model_construct(**values))
     model = cls.__new__(cls)
     object.__setattr__(model, "__dict__", {**defaults, **values})
     object.__setattr__(model, "__pydantic_fields_set__", set(values))
@@ -292,42 +309,11 @@ def _lean(cls: type[M], values: dict[str, Any]) -> M:
     return model
 
 
-def _usage(value: Any) -> CompletionUsage | None:
-    return None if value is None else CompletionUsage.model_construct(**value)
-
-
-def _delta(delta: dict[str, Any]) -> ChoiceDelta:
-    if "tool_calls" in delta:
-        return ChoiceDelta.model_validate(delta)
-    return _lean(ChoiceDelta, delta)
-
-
-def _chunk_choice(choice: dict[str, Any]) -> ChunkChoice:
-    choice["delta"] = _delta(choice["delta"])
-    logprobs = choice.get("logprobs")
-    if logprobs is not None:
-        choice["logprobs"] = ChoiceLogprobs.model_validate(logprobs)
-    return _lean(ChunkChoice, choice)
-
-
 def chat_chunk(value: dict[str, Any]) -> ChatCompletionChunk:
-    """A chat chunk from a dict easyllm built for it (taken over, not copied, not re-validated: the hot path)."""
-    value["choices"] = [_chunk_choice(c) for c in value["choices"]]
-    if value.get("usage") is not None:
-        value["usage"] = _usage(value["usage"])
-    return _lean(ChatCompletionChunk, value)
-
-
-def _completion_choice(choice: dict[str, Any]) -> CompletionChoice:
-    logprobs = choice.get("logprobs")
-    if logprobs is not None:
-        choice["logprobs"] = CompletionLogprobs.model_validate(logprobs)
-    return _lean(CompletionChoice, choice)
+    """Validate a streamed chat chunk (pydantic-core builds it faster than Python code could assemble it)."""
+    return validate(ChatCompletionChunk, value)
 
 
 def completion_chunk(value: dict[str, Any]) -> Completion:
-    """A text-completion chunk from a dict easyllm built for it (the lean path, as `chat_chunk`)."""
-    value["choices"] = [_completion_choice(c) for c in value["choices"]]
-    if value.get("usage") is not None:
-        value["usage"] = _usage(value["usage"])
-    return _lean(Completion, value)
+    """Validate a streamed text-completion chunk."""
+    return validate(Completion, value)

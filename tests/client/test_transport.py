@@ -219,3 +219,23 @@ def test_an_answer_with_python_s_nan_and_big_integers_reads_as_before(make_runne
     body += b'"seed": 36893488147419103232, "prefill": [], "tokens": [{"id": 1, "text": "ok", "logprob": NaN}]}}]'
     r = chat(make_runner(reply(200, content=body)))
     assert r["choices"][0]["message"]["content"] == "ok"
+
+
+@pytest.mark.parametrize("header", ["set-cookie", "Set-Cookie"])
+def test_easyllm_s_own_clients_keep_cookies_a_server_sets(header: str) -> None:
+    """Answers without cookies skip httpx's cookie parsing; one that sets a cookie is still remembered and sent."""
+    from easyllm.transport import new_http_client
+
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        headers = {header: "session=abc; Path=/"} if len(seen) == 2 else {}
+        return httpx.Response(200, json=generate_body("ok"), headers=headers)
+
+    client = new_http_client()
+    client._transport = httpx.MockTransport(handler)
+    for _ in range(3):
+        client.post("http://127.0.0.1:9/generate", json={})
+    assert seen == [None, None, "session=abc"]
+    assert client.headers["user-agent"].startswith("easyllm/")

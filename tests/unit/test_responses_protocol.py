@@ -398,14 +398,14 @@ def llama_cpp_events(text: list[str]) -> list[dict[str, Any]]:
 
 def test_llama_cpp_events_are_completed_so_that_every_one_validates() -> None:
     consumer = NativeEvents(check_request({"input": "Hi"}), None)  # type: ignore[arg-type]
-    events = [e for raw in llama_cpp_events(["Bl", "ue."]) for e in consumer.feed(json.dumps(raw))]
+    events = [e for raw in llama_cpp_events(["Bl", "ue."]) for e in consumer.feed(json.dumps(raw).encode())]
     check_sequence(events)
     by_type = {e["type"]: e for e in events}
     assert by_type["response.reasoning_text.delta"]["output_index"] == 0
     assert by_type["response.output_text.delta"]["output_index"] == 1
     assert by_type["response.function_call_arguments.delta"]["output_index"] == 2
     assert by_type["response.output_text.done"]["output_index"] == 1
-    assert consumer.feed("[DONE]") == [] and consumer.done and consumer.finish() == []
+    assert consumer.feed(b"[DONE]") == [] and consumer.done and consumer.finish() == []
 
 
 def test_a_native_failure_is_handed_out_then_raised() -> None:
@@ -416,7 +416,7 @@ def test_a_native_failure_is_handed_out_then_raised() -> None:
         "sequence_number": 4,
         "response": {"id": "r", "status": "failed", "error": error},
     }
-    events = consumer.feed(json.dumps(failed))
+    events = consumer.feed(json.dumps(failed).encode())
     assert openai_event(events[0]).response.error.message == "boom"
     with pytest.raises(APIError, match="boom"):
         consumer.finish()
@@ -425,6 +425,6 @@ def test_a_native_failure_is_handed_out_then_raised() -> None:
 def test_a_native_stream_cut_short_raises() -> None:
     consumer = NativeEvents(check_request({"input": "Hi"}), None)  # type: ignore[arg-type]
     for raw in llama_cpp_events(["Bl"])[:-1]:
-        consumer.feed(json.dumps(raw))
+        consumer.feed(json.dumps(raw).encode())
     with pytest.raises(APIError, match="ended before"):
         consumer.finish()

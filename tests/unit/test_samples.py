@@ -14,7 +14,7 @@ class Scripted:
         self.chunks = chunks
         self.done = False
 
-    def feed(self, data: str) -> list[dict[str, Any]]:
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
         self.done = True
         return [dict(c) for c in self.chunks]
 
@@ -42,7 +42,7 @@ def test_one_sample_keeps_its_consumer_as_it_is() -> None:
 
 def test_usage_chunks_become_one_summed_chunk_at_the_end_with_the_first_id() -> None:
     samples = Samples([Scripted([delta("a", 0), usage("a", 2)]), Scripted([delta("b", 1), usage("b", 3, True)])])
-    first, second = (c.feed("data") for c in samples.consumers)
+    first, second = (c.feed(b"data") for c in samples.consumers)
     assert [c["id"] for c in first + second] == ["a", "a"] and [c["created"] for c in first + second] == [1, 1]
     assert all(c["choices"] for c in first + second)
     (end,) = samples.end()
@@ -54,7 +54,7 @@ def test_usage_chunks_become_one_summed_chunk_at_the_end_with_the_first_id() -> 
 def test_no_usage_chunks_means_no_end_chunk() -> None:
     samples = Samples([Scripted([delta("a", 0)]), Scripted([delta("b", 1)])])
     for consumer in samples.consumers:
-        consumer.feed("data")
+        consumer.feed(b"data")
         assert consumer.done
     assert samples.end() == []
 

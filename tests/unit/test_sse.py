@@ -1,19 +1,36 @@
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
+import httpx
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from easyllm.protocol.sse import SSEDecoder, SSEPipeline
+from easyllm.errors import APIResponseValidationError
+from easyllm.protocol.sse import SSEDecoder, SSEPipeline, decode_event
 
 
-def decode(lines: list[str]) -> list[str]:
+def decode_bytes(body: bytes, cuts: list[int] | None = None) -> list[str]:
+    """The events' data as text."""
+    return [d.decode() for d in decode_raw(body, cuts)]
+
+
+def decode_raw(body: bytes, cuts: list[int] | None = None) -> list[bytes]:
+    """Feed `body` in pieces cut at `cuts` (each piece as a separate network read), then end it."""
     decoder = SSEDecoder()
-    out = [d for line in lines if (d := decoder.feed_line(line)) is not None]
+    points = sorted({0, len(body), *(c % (len(body) + 1) for c in cuts or [])})
+    out: list[bytes] = []
+    for a, b in itertools.pairwise(points):
+        out += decoder.feed(body[a:b])
     last = decoder.flush()
     return out + ([last] if last is not None else [])
+
+
+def decode(lines: list[str], end: str = "\n") -> list[str]:
+    return decode_bytes("".join(line + end for line in lines).encode())
 
 
 def test_data_with_and_without_space_comments_and_other_fields() -> None:
@@ -27,6 +44,45 @@ def test_multi_line_data_is_joined_with_newlines() -> None:
 
 def test_an_unterminated_last_event_is_flushed() -> None:
     assert decode(['data: {"last": true}']) == ['{"last": true}']
+    assert decode_bytes(b'data: {"last": true}') == ['{"last": true}']
+    assert decode_bytes(b'data: {"last": true}\r') == ['{"last": true}']
+
+
+def test_crlf_and_cr_line_ends_and_a_byte_order_mark() -> None:
+    assert decode(["data: a", "", "data: b", ""], end="\r\n") == ["a", "b"]
+    assert decode(["data: a", "", "data: b", ""], end="\r") == ["a", "b"]
+    assert decode_bytes(b"\xef\xbb\xbfdata: a\n\n", cuts=[1, 2]) == ["a"]
+    assert decode_bytes(b"data: a\r\n\r\n", cuts=[8]) == ["a"]  # a CRLF split between two reads is one line end
+
+
+def test_data_stays_bytes_and_invalid_utf8_reads_as_replacement_characters() -> None:
+    assert decode_raw(b"data: caf\xe9\n\n") == [b"caf\xe9"]
+    assert decode_bytes("data: café 🦊\n\n".encode(), cuts=[10, 11, 13]) == ["café 🦊"]
+    request = httpx.Request("POST", "http://127.0.0.1:9/")
+    assert decode_event(b'{"text": "caf\xe9"}', request) == {"text": "caf\ufffd"}  # as httpx's text decoder gave
+    with pytest.raises(APIResponseValidationError, match="unreadable stream event: 'nope'"):
+        decode_event(b"nope", request)
+    with pytest.raises(APIResponseValidationError, match="unexpected stream event"):
+        decode_event(b"[1]", request)
+
+
+_TEXT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n")
+_LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r"])
+
+
+@given(
+    st.lists(st.text(alphabet=_TEXT, max_size=12), max_size=8),
+    _LINE_ENDS,
+    st.lists(st.integers(min_value=0, max_value=400), max_size=12),
+)
+def test_any_split_of_the_body_gives_the_events_of_the_whole(datas: list[str], end: str, cuts: list[int]) -> None:
+    lines: list[str] = []
+    for i, data in enumerate(datas):
+        lines += [f": comment {i}", f"data:{data}" if i % 2 else f"data: {data}", ""]
+    body = "".join(line + end for line in lines).encode()
+    expected = [d.removeprefix(" ") if i % 2 else d for i, d in enumerate(datas)]
+    assert decode_bytes(body, cuts) == expected
+    assert decode_bytes(body) == expected
 
 
 @given(st.lists(st.dictionaries(st.text(max_size=5), st.integers(), max_size=3), max_size=10))
@@ -42,10 +98,11 @@ class Collect:
         self.done = False
         self.seen: list[str] = []
 
-    def feed(self, data: str) -> list[dict[str, Any]]:
-        self.seen.append(data)
-        self.done = data == "stop"
-        return [{"data": data}]
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
+        text = data.decode()
+        self.seen.append(text)
+        self.done = text == "stop"
+        return [{"data": text}]
 
     def finish(self) -> list[dict[str, Any]]:
         return [{"finished": True}]
@@ -54,9 +111,9 @@ class Collect:
 def test_pipeline_feeds_events_and_reports_done() -> None:
     consumer = Collect()
     pipe = SSEPipeline(consumer)
-    assert pipe.feed_line("data: a") == []
-    assert pipe.feed_line("") == [{"data": "a"}]
+    assert pipe.events(b"data: a\n") == []
+    assert [pipe.consume(d) for d in pipe.events(b"\n")] == [[{"data": "a"}]]
     assert not pipe.done
-    pipe.feed_line("data: stop")
-    assert pipe.feed_line("") == [{"data": "stop"}] and pipe.done
+    assert pipe.events(b"data: stop\n\ndata: after\n\n") == [b"stop", b"after"]
+    assert pipe.consume(b"stop") == [{"data": "stop"}] and pipe.done
     assert pipe.end() == [{"finished": True}]

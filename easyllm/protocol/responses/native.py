@@ -19,7 +19,7 @@ import httpx
 from easyllm.errors import APIError, APIResponseValidationError, error_from_stream_event
 from easyllm.protocol.responses.build import new_id, response_usage, skeleton
 from easyllm.protocol.responses.request import ResponsesRequest
-from easyllm.protocol.sse import decode_event
+from easyllm.protocol.sse import DONE, decode_event
 
 __all__ = ["NativeEvents", "normalise_item", "normalise_response"]
 
@@ -129,11 +129,11 @@ class NativeEvents:
         self._response_id: str | None = None
         self._created: float = time.time()
 
-    def feed(self, data: str) -> list[dict[str, Any]]:
+    def feed(self, data: bytes) -> list[dict[str, Any]]:
         """One event's data in; the event (completed) out."""
         if self._failed is not None:
             raise self._failed
-        if data == "[DONE]":
+        if data == DONE:
             self.done = self._ended
             return []
         event = decode_event(data, self.http_request)
