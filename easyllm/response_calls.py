@@ -19,7 +19,7 @@ continued by translation, whatever the server.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -192,39 +192,56 @@ def _not_found(response_id: str, url: str, why: str) -> NotFoundError:
 
 
 def _translated_events(
-    chunks: Iterator[dict[str, Any]], translator: ChatToEvents, on_done: Callable[[dict[str, Any]], None]
-) -> Generator[dict[str, Any], None, None]:
-    """The event dicts of a translated stream (sync); an error mid-stream gives `response.failed`, then raises."""
+    chat: Stream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[[dict[str, Any]], None]
+) -> Generator[schema.Event, None, None]:
+    """The events of a translated stream (sync); an error mid-stream gives `response.failed`, then raises.
+
+    One generator from chat chunks to validated events (this runs once per token); the chat stream is closed at
+    the end, or when the caller stops early.
+    """
+    convert = schema.event
     try:
-        yield from translator.start()
-        for chunk in chunks:
-            yield from translator.feed(chunk)
-        yield from translator.finish()
-    except APIError as err:
-        if not translator.done:
-            yield from translator.fail(err)
-        raise
-    on_done(translator.response)
+        try:
+            for event in translator.start():
+                yield convert(event)
+            feed = translator.feed
+            for chunk in chat:
+                for event in feed(chunk):
+                    yield convert(event)
+            for event in translator.finish():
+                yield convert(event)
+        except APIError as err:
+            if not translator.done:
+                for event in translator.fail(err):
+                    yield convert(event)
+            raise
+        on_done(translator.response)
+    finally:
+        chat.close()
 
 
 async def _atranslated_events(
-    chunks: AsyncIterator[dict[str, Any]], translator: ChatToEvents, on_done: Callable[[dict[str, Any]], None]
-) -> AsyncGenerator[dict[str, Any], None]:
+    chat: AsyncStream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[[dict[str, Any]], None]
+) -> AsyncGenerator[schema.Event, None]:
     """Async twin of `_translated_events`."""
+    convert = schema.event
     try:
-        for event in translator.start():
-            yield event
-        async for chunk in chunks:
-            for event in translator.feed(chunk):
-                yield event
-        for event in translator.finish():
-            yield event
-    except APIError as err:
-        if not translator.done:
-            for event in translator.fail(err):
-                yield event
-        raise
-    on_done(translator.response)
+        try:
+            for event in translator.start():
+                yield convert(event)
+            async for chunk in chat:
+                for event in translator.feed(chunk):
+                    yield convert(event)
+            for event in translator.finish():
+                yield convert(event)
+        except APIError as err:
+            if not translator.done:
+                for event in translator.fail(err):
+                    yield convert(event)
+            raise
+        on_done(translator.response)
+    finally:
+        await chat.close()
 
 
 class _EventStream(Stream[schema.Event]):
@@ -233,17 +250,7 @@ class _EventStream(Stream[schema.Event]):
     def __init__(self, chat: Stream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[..., None]) -> None:
         # Not Stream.__init__: the responses are the chat stream's; the iterator translates its chunks.
         self.responses, self.response = chat.responses, chat.response
-        self._iterator = self._run(chat, translator, on_done)
-
-    @staticmethod
-    def _run(
-        chat: Stream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[..., None]
-    ) -> Generator[schema.Event, None, None]:
-        try:
-            for event in _translated_events(iter(chat), translator, on_done):
-                yield schema.event(event)
-        finally:
-            chat.close()
+        self._iterator = _translated_events(chat, translator, on_done)
 
 
 class _AsyncEventStream(AsyncStream[schema.Event]):
@@ -253,17 +260,7 @@ class _AsyncEventStream(AsyncStream[schema.Event]):
         self, chat: AsyncStream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[..., None]
     ) -> None:
         self.responses, self.response = chat.responses, chat.response
-        self._iterator = self._run(chat, translator, on_done)
-
-    @staticmethod
-    async def _run(
-        chat: AsyncStream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[..., None]
-    ) -> AsyncGenerator[schema.Event, None]:
-        try:
-            async for event in _atranslated_events(aiter(chat), translator, on_done):
-                yield schema.event(event)
-        finally:
-            await chat.close()
+        self._iterator = _atranslated_events(chat, translator, on_done)
 
 
 # ---------------------------------------------------------------- sync

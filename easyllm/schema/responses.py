@@ -384,10 +384,13 @@ def response(value: dict[str, Any]) -> Response:
 
 def event(value: dict[str, Any]) -> Event:
     """Validate one stream event, by its `type`."""
-    data = dict(value)
-    if "response" in data and isinstance(data["response"], dict):
-        data["response"] = response(data["response"])
-    if "item" in data and isinstance(data["item"], dict):
-        data["item"] = _item(data["item"])
-    model = EVENT_MODELS.get(str(data.get("type")), OtherEvent)
+    data = value
+    if isinstance(data.get("response"), dict) or isinstance(data.get("item"), dict):
+        data = dict(value)
+        if "response" in data and isinstance(data["response"], dict):
+            data["response"] = response(data["response"])
+        if "item" in data and isinstance(data["item"], dict):
+            data["item"] = _item(data["item"])
+    kind = data.get("type")
+    model = EVENT_MODELS.get(kind if type(kind) is str else str(kind), OtherEvent)
     return validate(model, data)  # type: ignore[return-value]

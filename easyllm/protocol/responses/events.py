@@ -183,14 +183,23 @@ class ChatToEvents:
         if item is None or item.kind != kind:
             item, out = self._open_item(kind)
         item.pieces.append(piece)
-        where = {**self._where(item), "content_index": 0}
-        if kind == "reasoning":
-            out.append(self._event("response.reasoning_text.delta", **where, delta=piece))
-        else:
-            item.logprobs += text_logprobs(logprobs)
-            out.append(
-                self._event("response.output_text.delta", **where, delta=piece, logprobs=event_logprobs(logprobs))
-            )
+        # Built in one literal (this runs once per token): the fields of `_event` and `_where`, in their order.
+        event: dict[str, Any] = {
+            "type": "response.reasoning_text.delta" if kind == "reasoning" else "response.output_text.delta",
+            "sequence_number": self._sequence,
+            "item_id": item.id,
+            "output_index": item.index,
+            "content_index": 0,
+            "delta": piece,
+        }
+        self._sequence += 1
+        if kind != "reasoning":
+            if logprobs is None:
+                event["logprobs"] = []
+            else:
+                item.logprobs += text_logprobs(logprobs)
+                event["logprobs"] = event_logprobs(logprobs)
+        out.append(event)
         return out
 
     def _tool_delta(self, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
