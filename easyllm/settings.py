@@ -97,12 +97,16 @@ def _login_token() -> str | None:
         return get_token()
     path = constants.HF_TOKEN_PATH
     try:
-        st = os.stat(path)
+        # `os.access` answers a missing file without raising (an exception costs more than the whole check).
+        st = os.stat(path) if os.access(path, os.F_OK) else None
+    except OSError:  # removed in between
+        st = None
+    if st is not None:
         stat: tuple[int, ...] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
         # A file written in the last moments could be rewritten within the same mtime tick (coarse on many file
         # systems) without its stat changing: its answer is not kept until it has aged ("racy git" rule).
         settled = time.time() - st.st_mtime > _RACY_SECONDS
-    except OSError:
+    else:
         stat, settled = None, True
     key = (path, stat, os.environ.get("HUGGING_FACE_HUB_TOKEN"))
     now = time.monotonic()

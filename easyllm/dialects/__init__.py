@@ -26,6 +26,8 @@ Example:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from typing import TYPE_CHECKING
 
 from easyllm.dialects.base import ChatCall, Dialect, EmbedCall, Probe, TextCall
@@ -104,6 +106,7 @@ def resolve_engine(*choices: object) -> str:
     return "auto"
 
 
+@lru_cache(maxsize=256)
 def _by_url(api_base: str) -> Dialect | None:
     """The dialect the URL alone tells, or None when the server must say (or the generic default holds)."""
     if host(api_base) == ROUTER_HOST and not is_collection(api_base):
@@ -125,7 +128,12 @@ def choose(settings: Settings, engine: str, learned: str | None = None) -> Diale
         return known
     if learned is not None:
         return DIALECTS[learned]
-    return DIALECTS["openai" if is_v1(settings.api_base) else "tgi"]
+    return _default(settings.api_base)
+
+
+@lru_cache(maxsize=256)
+def _default(api_base: str) -> Dialect:
+    return DIALECTS["openai" if is_v1(api_base) else "tgi"]
 
 
 def check_model(settings: Settings, engine: str, model: object) -> str | None:

@@ -148,7 +148,8 @@ def plan_generation(
 
 def estimate_tokens(text: str) -> int:
     """A rough token count for when the server reports none (always flagged as an estimate)."""
-    return max(1, math.ceil(len(text.encode("utf-8")) / 4))
+    size = len(text) if text.isascii() else len(text.encode("utf-8"))  # ASCII: as many bytes as characters
+    return max(1, (size + 3) // 4)
 
 
 def usage(prompt_tokens: int | None, completion_tokens: int | None, prompt: str, text: str) -> dict[str, Any]:

@@ -292,18 +292,42 @@ def plan_batches(inputs: Sequence[str], *, max_batch_size: int, max_payload_byte
         raise InvalidParameterError(f"must be at least 1, got {max_batch_size}", param="max_batch_size")
     if max_payload_bytes < 1:
         raise InvalidParameterError(f"must be at least 1, got {max_payload_bytes}", param="max_payload_bytes")
-    empty = len("[]") + PAYLOAD_OVERHEAD_BYTES
     batches: list[range] = []
-    start, size = 0, empty
-    for index, text in enumerate(inputs):
-        # json.dumps escapes non-ASCII by default, so its length in characters is its length in UTF-8 bytes.
-        item = len(json.dumps(text))
-        if index > start:
-            item += len(", ")
-            if index - start >= max_batch_size or size + item > max_payload_bytes:
-                batches.append(range(start, index))
-                start, size, item = index, empty, item - len(", ")
-        size += item
-    if len(inputs) > start:
-        batches.append(range(start, len(inputs)))
+    start, count = 0, len(inputs)
+    while start < count:
+        stop = min(start + max_batch_size, count)
+        window = inputs[start:stop]
+        # json.dumps writes a character as at most 12 bytes (an escaped surrogate pair): a window that fits even
+        # then is one batch without measuring each text (the usual case, far under the limit).
+        if _MAX_ESCAPED * sum(map(len, window)) + _payload_bytes(0, len(window)) <= max_payload_bytes:
+            batches.append(range(start, stop))
+            start = stop
+        else:
+            start = _measured_batch(inputs, start, stop, max_payload_bytes, batches)
     return batches
+
+
+_MAX_ESCAPED = 12
+
+
+def _payload_bytes(text_bytes: int, texts: int) -> int:
+    """A body's size: the texts' JSON, `[` `]`, `", "` between them, and the rest of the request."""
+    return text_bytes + len("[]") + len(", ") * max(0, texts - 1) + PAYLOAD_OVERHEAD_BYTES
+
+
+def _measured_batch(inputs: Sequence[str], start: int, stop: int, limit: int, batches: list[range]) -> int:
+    """Append the batch that starts at `start` (at most up to `stop`), measuring each text; return its end.
+
+    An input too large on its own still gets a batch of one (the server will say why; it is never dropped).
+    """
+    size = _payload_bytes(0, 0)
+    end = start
+    for index in range(start, stop):
+        # json.dumps escapes non-ASCII by default, so its length in characters is its length in UTF-8 bytes.
+        item = len(json.dumps(inputs[index])) + (len(", ") if index > start else 0)
+        if index > start and size + item > limit:
+            break
+        size += item
+        end = index + 1
+    batches.append(range(start, end))
+    return end
