@@ -27,7 +27,6 @@ Example:
 from __future__ import annotations
 
 from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
 from easyllm.dialects.base import ChatCall, Dialect, EmbedCall, Probe, TextCall

@@ -6,7 +6,6 @@ async shell call exactly this.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
