@@ -33,6 +33,9 @@ from easyllm.protocol.stops import StopTrimmer, TextLog
 
 __all__ = ["MessagesStream", "StreamPlan"]
 
+_PLAIN_DELTA = frozenset({"content", "role"})
+_NOT_FINISHED = (None, "")
+
 
 class StreamPlan(AnswerPlan, Protocol):
     """What the stream state machine needs from a plan (`easyllm.protocol.messages.MessagesPlan` has it)."""
@@ -154,7 +157,42 @@ class MessagesStream:
                 self._emitted.append(piece)
                 delta["content"] = piece
 
+    def _plain_text(self, choice: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The chunks of the usual chat choice, or None for any other (the general path then reads it).
+
+        The usual choice (once per token) carries only text: its delta has `content` (and perhaps `role`), no
+        logprobs, no finish reason, and no `<think>` block is being split. It gives what the general path would,
+        without the reasoning, tool-call and finish-reason steps.
+        """
+        raw = choice.get("delta")
+        if (
+            type(raw) is not dict
+            or not raw.keys() <= _PLAIN_DELTA
+            or choice.get("logprobs") is not None
+            or choice.get("finish_reason") not in _NOT_FINISHED
+            or not self._think.passing_through
+        ):
+            return None
+        content = raw.get("content")
+        if content is not None and type(content) is not str:
+            return None
+        out = []
+        if content:
+            self._deltas += 1
+            piece = self._trimmer.feed(content)
+            if piece:
+                self._emitted.append(piece)
+                out.append(self._chunk({"content": piece}))
+        if self._trimmer.stopped:
+            self._finished = True
+            out.append(self._chunk(None, "stop"))
+        return out
+
     def _choice(self, choice: dict[str, Any]) -> list[dict[str, Any]]:
+        if self._chat and not self._server_reasons:
+            plain = self._plain_text(choice)
+            if plain is not None:
+                return plain
         out = []
         raw = (choice.get("delta") or {}) if self._chat else {"content": choice.get("text")}
         delta: dict[str, Any] = {}

@@ -223,6 +223,11 @@ class ThinkSplitter:
         self.had_block = False
         self._trim_next = False
 
+    @property
+    def passing_through(self) -> bool:
+        """True once every later piece is content, handed back as it is (no block, no white space to trim)."""
+        return self._state == "content" and not self._trim_next
+
     def feed(self, piece: str) -> tuple[str, str]:
         """Take one content piece; return what is now known to be reasoning and content."""
         if self._state == "content":
