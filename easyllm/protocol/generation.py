@@ -315,6 +315,10 @@ class GenerationStream:
         event = decode_event(data, self.request)
         if "error" in event:
             raise error_from_stream_event(event, self.request, partial_text=self.partial_text)
+        if self._started and not self._logprobs:
+            plain = self._plain_token(event)
+            if plain is not None:
+                return plain
         out = [] if self._started else self._start()
         token, final = tgi.read_token_event(event)
         if token is not None and not token.special:
@@ -333,6 +337,29 @@ class GenerationStream:
             out.append(self._finish("stop" if self._trimmer.stopped else tgi.finish_reason(final.finish_reason)))
         if self.done and self._include_usage:
             out.append(self._usage_chunk(final))
+        return out
+
+    def _plain_token(self, event: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The chunks of the usual event (one token's text, not the last), or None for any other.
+
+        It gives what the general path would, without building a `Token` (no logprobs were asked for).
+        """
+        raw = event.get("token")
+        if type(raw) is not dict or event.get("generated_text") is not None or raw.get("special"):
+            return None
+        text = raw.get("text", "")
+        if type(text) is not str:
+            return None
+        self._tokens += 1
+        piece = self._trimmer.feed(text)
+        out = []
+        if piece:
+            self._emitted.append(piece)
+            out.append(self._chunk(piece))
+        if self._trimmer.stopped:
+            out.append(self._finish("stop"))
+            if self._include_usage:
+                out.append(self._usage_chunk(None))
         return out
 
     def _finish(self, reason: str) -> dict[str, Any]:
