@@ -7,7 +7,8 @@ handler (never the root logger). Requests are logged with credentials redacted; 
 from __future__ import annotations
 
 import logging
-import os
+
+from easyllm.environ import env
 
 __all__ = ["apply_log_env", "enable_console_logging", "logger"]
 
@@ -30,7 +31,7 @@ def enable_console_logging(level: int = logging.DEBUG) -> None:
 def apply_log_env() -> None:
     """Honour `EASYLLM_LOG=debug|info`, read when a call is made."""
     global _applied
-    value = os.environ.get("EASYLLM_LOG", "").lower()
+    value = (env("EASYLLM_LOG") or "").lower()
     if value == _applied or value not in ("debug", "info"):
         return
     _applied = value

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from easyllm.environ import env
 from easyllm.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _login_token() -> str | None:
 
         _hub = (get_token, constants)
     get_token, constants = _hub
-    if os.environ.get("HF_OIDC_RESOURCE"):
+    if env("HF_OIDC_RESOURCE"):
         return get_token()
     path = constants.HF_TOKEN_PATH
     try:
@@ -108,7 +109,7 @@ def _login_token() -> str | None:
         settled = time.time() - st.st_mtime > _RACY_SECONDS
     else:
         stat, settled = None, True
-    key = (path, stat, os.environ.get("HUGGING_FACE_HUB_TOKEN"))
+    key = (path, stat, env("HUGGING_FACE_HUB_TOKEN"))
     now = time.monotonic()
     cached = _login_cache
     if cached is not None and cached[0] == key and now < cached[1]:
@@ -120,7 +121,7 @@ def _login_token() -> str | None:
 
 def _token_from_environment() -> str | None:
     for name in ("HUGGINGFACE_TOKEN", "HF_TOKEN"):
-        value = os.environ.get(name)
+        value = env(name)
         if value:
             return value
     return _login_token()
@@ -178,7 +179,7 @@ def resolve_settings(
         >>> resolve_settings(api_base="http://127.0.0.1:8080/", api_key="x").api_base
         'http://127.0.0.1:8080'
     """
-    environ_base = os.environ.get("HUGGINGFACE_API_BASE") or None
+    environ_base = env("HUGGINGFACE_API_BASE") or None
     base = _first(api_base, module_api_base, environ_base, DEFAULT_API_BASE)
     key = _first(api_key, module_api_key) or _token_from_environment()
     timeout_value = _first(timeout, module_timeout, DEFAULT_TIMEOUT)

@@ -8,11 +8,11 @@ way by both shells.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from easyllm.environ import env
 from easyllm.errors import InvalidParameterError
 from easyllm.log import enable_console_logging
 from easyllm.prompt_utils import PromptFormat, resolve_prompt_format
@@ -103,7 +103,7 @@ DEFAULT_PROMPT_FORMAT = "llama2"
 
 
 def _prompt_format(spec: PromptSpec) -> PromptFormat:
-    chosen = spec if spec is not None else os.environ.get("HUGGINGFACE_PROMPT") or None
+    chosen = spec if spec is not None else env("HUGGINGFACE_PROMPT") or None
     fmt = resolve_prompt_format(chosen)
     if fmt is None:
         logger.warning(
@@ -132,7 +132,7 @@ def _log_prompt(prompt: str, debug: bool) -> None:
 
 def chosen_prompt_builder(spec: PromptSpec) -> PromptSpec:
     """The prompt builder in force: the call's or client's, else `HUGGINGFACE_PROMPT`, else None."""
-    return spec if spec is not None else os.environ.get("HUGGINGFACE_PROMPT") or None
+    return spec if spec is not None else env("HUGGINGFACE_PROMPT") or None
 
 
 def native_chat_plan(call: ChatCall, url: str) -> GenerationPlan:
