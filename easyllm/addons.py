@@ -59,6 +59,8 @@ class AddOns:
 
 def addons_for(settings: Settings, caches: Sequence[object], price_tables: Sequence[object]) -> AddOns | None:
     """The add-ons of a call from its `cache=` and `prices=` specs, most specific first; None when there are none."""
+    if all(spec is None for spec in caches) and all(table is None for table in price_tables):  # the usual call
+        return AddOns(None, None, True) if prices.is_router(settings) else None
     cache = resolve_cache(*caches)
     table_spec = next((table for table in price_tables if table is not None), None)
     table = check_prices(table_spec) if table_spec is not None else None

@@ -37,6 +37,8 @@ class Extras:
     @classmethod
     def check(cls, body: object, headers: object, query: object) -> Extras:
         """Check the three options (each a dict or None) and bundle them; refuse anything else before sending."""
+        if body is None and headers is None and query is None:
+            return NO_EXTRAS  # the usual call
         for name, value in (("extra_body", body), ("extra_headers", headers), ("extra_query", query)):
             if value is not None and not isinstance(value, Mapping):
                 raise InvalidParameterError(f"must be a dict, got {type(value).__name__}", param=name)
