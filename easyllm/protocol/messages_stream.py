@@ -178,15 +178,19 @@ class MessagesStream:
             return None
         out = []
         if content:
-            self._deltas += 1
-            piece = self._trimmer.feed(content)
-            if piece:
-                self._emitted.append(piece)
-                out.append(self._chunk({"content": piece}))
+            self._text_chunk(content, out)
         if self._trimmer.stopped:
             self._finished = True
             out.append(self._chunk(None, "stop"))
         return out
+
+    def _text_chunk(self, content: str, out: list[dict[str, Any]]) -> None:
+        """One delta's content through the stop trimmer, into `out` as a content chunk if any of it can show."""
+        self._deltas += 1
+        piece = self._trimmer.feed(content)
+        if piece:
+            self._emitted.append(piece)
+            out.append(self._chunk({"content": piece}))
 
     def _choice(self, choice: dict[str, Any]) -> list[dict[str, Any]]:
         if self._chat and not self._server_reasons:
@@ -220,11 +224,7 @@ class MessagesStream:
         if thought:
             out.append(self._chunk(reasoning_fields(thought)))
         if held:
-            self._deltas += 1
-            piece = self._trimmer.feed(held)
-            if piece:
-                self._emitted.append(piece)
-                out.append(self._chunk({"content": piece}))
+            self._text_chunk(held, out)
         rest = self._trimmer.flush()  # may itself complete a stop at the very end
         if rest:
             self._emitted.append(rest)
