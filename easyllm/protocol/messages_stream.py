@@ -176,7 +176,7 @@ class MessagesStream:
         content = raw.get("content")
         if content is not None and type(content) is not str:
             return None
-        out = []
+        out: list[dict[str, Any]] = []
         if content:
             self._text_chunk(content, out)
         if self._trimmer.stopped:
