@@ -41,6 +41,9 @@ from easyllm.protocol.responses.build import (
 
 __all__ = ["ChatToEvents"]
 
+#: The keys of a delta that carries text only (the usual chunk: no reasoning, tool calls or finish).
+_TEXT_ONLY = frozenset({"content", "role"})
+
 
 @dataclass
 class _Item:
@@ -115,6 +118,11 @@ class ChatToEvents:
         out: list[dict[str, Any]] = []
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
+            if delta.keys() <= _TEXT_ONLY and choice.get("finish_reason") is None:  # the usual chunk: text
+                content = delta.get("content")
+                if isinstance(content, str) and content:
+                    out += self._text("message", content, choice.get("logprobs"))
+                continue
             reasoning = reasoning_of(delta)
             if reasoning:
                 out += self._text("reasoning", reasoning, None)
