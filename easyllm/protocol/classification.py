@@ -24,9 +24,10 @@ from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 from easyllm.protocol.task_batches import (
     TaskBatch,
+    TaskCall,
+    TaskPlan,
     check_model,
     check_texts,
-    combine_batches,
     merged_usage,
     reply_model,
     reply_tokens,
@@ -35,7 +36,7 @@ from easyllm.protocol.task_batches import (
 )
 
 if TYPE_CHECKING:
-    from easyllm.settings import Settings
+    pass
 
 __all__ = [
     "ClassifyArgs",
@@ -67,34 +68,17 @@ def check_classify(input: object, model: object = None) -> ClassifyArgs:
     return ClassifyArgs(check_texts(input, "input", single=True), check_model(model))
 
 
-@dataclass(frozen=True)
-class ClassifyCall:
-    """What a dialect plans a classification from: the checked arguments, the server, the shell's batch size."""
-
-    settings: Settings
-    args: ClassifyArgs
-    max_batch_size: int
-    extras: Extras = NO_EXTRAS
+class ClassifyCall(TaskCall[ClassifyArgs]):
+    """What a dialect plans a classification from."""
 
 
-@dataclass(frozen=True)
-class ClassifyPlan:
+class ClassifyPlan(TaskPlan[ClassifyArgs, ClassifyRoute]):
     """The batches of one classification call, how to ask for each, and how to read the answers."""
-
-    route: ClassifyRoute
-    url: str
-    args: ClassifyArgs
-    batches: tuple[range, ...]
-    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
-    extras: Extras = NO_EXTRAS
 
     @property
     def inputs(self) -> Sequence[str]:
         """The texts (what is batched)."""
         return self.args.inputs
-
-    #: Scores travel as JSON numbers: nothing to ask for.
-    sends_encoding = False
 
     def call(self, span: range, wire_format: EncodingFormat | None = None) -> HTTPCall:
         """The request for the texts `span` (`wire_format` does not apply)."""
@@ -112,10 +96,6 @@ class ClassifyPlan:
         per_text = _labels_per_text(reply.body, len(span))
         items = [{"index": span.start + local, "labels": labels} for local, labels in enumerate(per_text)]
         return TaskBatch(span, items, reply_tokens(reply), reply_model(reply))
-
-    def combine(self, parts: Sequence[TaskBatch]) -> TaskBatch:
-        """The consecutive parts of a split batch as one batch."""
-        return combine_batches(parts)
 
 
 def _labels(item: object, position: int) -> list[dict[str, Any]]:

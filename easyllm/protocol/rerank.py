@@ -26,9 +26,10 @@ from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 from easyllm.protocol.task_batches import (
     TaskBatch,
+    TaskCall,
+    TaskPlan,
     check_model,
     check_texts,
-    combine_batches,
     merged_usage,
     payload_room,
     reply_model,
@@ -38,7 +39,7 @@ from easyllm.protocol.task_batches import (
 )
 
 if TYPE_CHECKING:
-    from easyllm.settings import Settings
+    pass
 
 __all__ = ["RerankArgs", "RerankCall", "RerankPlan", "RerankRoute", "check_rerank", "plan_rerank", "rerank_response"]
 
@@ -75,34 +76,17 @@ def check_rerank(
     return RerankArgs(query, docs, check_model(model), top_n, return_documents)
 
 
-@dataclass(frozen=True)
-class RerankCall:
-    """What a dialect plans a rerank from: the checked arguments, the server, the batch size the shell chose."""
-
-    settings: Settings
-    args: RerankArgs
-    max_batch_size: int
-    extras: Extras = NO_EXTRAS
+class RerankCall(TaskCall[RerankArgs]):
+    """What a dialect plans a rerank from."""
 
 
-@dataclass(frozen=True)
-class RerankPlan:
+class RerankPlan(TaskPlan[RerankArgs, RerankRoute]):
     """The batches of one rerank call, how to ask for each, and how to read the answers."""
-
-    route: RerankRoute
-    url: str
-    args: RerankArgs
-    batches: tuple[range, ...]
-    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
-    extras: Extras = NO_EXTRAS
 
     @property
     def inputs(self) -> Sequence[str]:
         """The documents (what is batched)."""
         return self.args.documents
-
-    #: Scores travel as JSON numbers: nothing to ask for.
-    sends_encoding = False
 
     def call(self, span: range, wire_format: EncodingFormat | None = None) -> HTTPCall:
         """The request for the documents `span` (`wire_format` does not apply)."""
@@ -132,10 +116,6 @@ class RerankPlan:
             scores = _ranked_scores(reply.body, len(span), self.route)
         items = [{"index": span.start + local, "relevance_score": value} for local, value in scores]
         return TaskBatch(span, items, reply_tokens(reply), reply_model(reply))
-
-    def combine(self, parts: Sequence[TaskBatch]) -> TaskBatch:
-        """The consecutive parts of a split batch as one batch."""
-        return combine_batches(parts)
 
 
 def _ranked_scores(body: object, size: int, route: RerankRoute) -> list[tuple[int, float]]:

@@ -9,14 +9,21 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from easyllm.errors import APIResponseValidationError, InvalidParameterError
 from easyllm.protocol import tei
+from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES
+from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import Reply
+
+if TYPE_CHECKING:
+    from easyllm.settings import Settings
 
 __all__ = [
     "TaskBatch",
+    "TaskCall",
+    "TaskPlan",
     "check_model",
     "check_texts",
     "combine_batches",
@@ -41,6 +48,46 @@ class TaskBatch:
     items: list[dict[str, Any]]
     tokens: int | None
     model: str | None
+
+
+A = TypeVar("A")
+R = TypeVar("R", bound=str)
+
+
+@dataclass(frozen=True)
+class TaskCall(Generic[A]):
+    """What a dialect plans a rerank or classification from.
+
+    The checked arguments, the server's settings, the batch size the shell chose, the call's `extra_*` options.
+    """
+
+    settings: Settings
+    args: A
+    max_batch_size: int
+    extras: Extras = NO_EXTRAS
+
+
+@dataclass(frozen=True)
+class TaskPlan(Generic[A, R]):
+    """The batches of one rerank or classification call on a route: each task adds how to ask and how to read.
+
+    Subclasses give `inputs` (what is batched), `call`, `split` and `read`, as `easyllm.protocol.embeddings`'
+    `batch_flow` needs them.
+    """
+
+    route: R
+    url: str
+    args: A
+    batches: tuple[range, ...]
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    extras: Extras = NO_EXTRAS
+
+    #: Scores travel as JSON numbers: nothing to ask for.
+    sends_encoding = False
+
+    def combine(self, parts: Sequence[TaskBatch]) -> TaskBatch:
+        """The consecutive parts of a split batch as one batch."""
+        return combine_batches(parts)
 
 
 def combine_batches(parts: Sequence[TaskBatch]) -> TaskBatch:
