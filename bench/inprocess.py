@@ -1,7 +1,8 @@
 """Client CPU without a network: the bench server's canned answers through `httpx.MockTransport`.
 
-`python -m bench.inprocess [A,B,V,R] [--profile NAME]` prints CPU per request (A) or per token (B, V, R) for raw
-httpx and for easyllm, in one process: no socket, no server process competing for the 2 cores, so the figures
+`python -m bench.inprocess [A,B,V,R,C,CV] [--profile NAME]` prints CPU per request (A), per token (B, V, R) or
+per embedded text (C: TEI `/embed`, CV: `/v1/embeddings`; 2,000 texts, batches of 32) for raw httpx and for
+easyllm, in one process: no socket, no server process competing for the 2 cores, so the figures
 move by a few percent between runs instead of tens, and the gap between a row and its floor is easyllm's own
 work. Use it to find and check a change; `python -m bench.run` (with a real server and sockets) gives the
 figures the targets are about. `--profile NAME` writes `bench/results/inprocess.prof` (cProfile) for one row.
@@ -24,6 +25,8 @@ from bench.clients import MESSAGES, PROMPT, PROMPT_TEXT
 
 BASE = "http://127.0.0.1:9"
 TOKENS = 1000
+TEXTS = [f"text number {i} to embed" for i in range(2000)]
+BATCH = 32
 
 
 def _split(raw: bytes) -> tuple[dict[str, str], bytes]:
@@ -53,6 +56,13 @@ def _handler() -> Callable[[httpx.Request], httpx.Response]:
 
     def handle(request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if request.method == "GET" and path == "/info":  # TEI's: clients that ask take its `/embed` route
+            info = {"model_id": server.MODEL, "model_type": {"embedding": {"pooling": "mean"}}}
+            return httpx.Response(200, json={**info, "max_client_batch_size": BATCH})
+        if request.method == "GET":
+            return httpx.Response(404, json={"error": "no such route"})
+        if path.endswith("embed") or path.endswith("/embeddings"):
+            return _embeddings(request)
         streamed = json.loads(request.content).get("stream") or path.endswith("_stream")
         if path.endswith("/responses"):
             return httpx.Response(404, json={"error": "no such route"})
@@ -65,6 +75,27 @@ def _handler() -> Callable[[httpx.Request], httpx.Response]:
         return httpx.Response(200, content=root_body if path == "/" else tgi_body, headers=tgi_headers)
 
     return handle
+
+
+def _embeddings(request: httpx.Request) -> httpx.Response:
+    """TEI's `/embed` or `/v1/embeddings` (base64 when asked), as the bench server answers them."""
+    payload = json.loads(request.content)
+    if request.url.path.endswith("/embed"):
+        headers, body = _split(server.tei_answer(len(payload["inputs"]), server.DIM))
+    else:
+        b64 = payload.get("encoding_format") == "base64"
+        headers, body = _split(server.openai_embeddings(len(payload["input"]), b64))
+    return httpx.Response(200, content=body, headers=headers)
+
+
+def _raw_embed(client: httpx.Client, path: str, loads: Callable[[bytes], Any]) -> int:
+    """The floor: batches of 32 in turn, decoded with `loads` (no threads: no GIL hand-offs in the floor)."""
+    key = "inputs" if path == "/embed" else "input"
+    vectors = []
+    for start in range(0, len(TEXTS), BATCH):
+        body = loads(client.post(f"{BASE}{path}", json={key: TEXTS[start : start + BATCH]}).content)
+        vectors.extend(body if path == "/embed" else [item["embedding"] for item in body["data"]])
+    return len(vectors)
 
 
 def rows() -> dict[str, tuple[str, Callable[[], Any]]]:
@@ -106,6 +137,12 @@ def rows() -> dict[str, tuple[str, Callable[[], Any]]]:
     short = {**chat, "max_tokens": 32, "stream": False}
     router = {**chat, "api_base": f"{BASE}/v1", "engine": "router"}
 
+    import orjson
+
+    def embed(create: Callable[..., Any], **extra: Any) -> int:
+        answer = create(model="bench/tiny", input=TEXTS, **extra)
+        return len(answer["data"] if isinstance(answer, dict) else answer.data)
+
     def deltas() -> int:
         events = translated.responses.create(
             model="bench/tiny", input=PROMPT_TEXT, max_output_tokens=TOKENS, stream=True
@@ -124,12 +161,23 @@ def rows() -> dict[str, tuple[str, Callable[[], Any]]]:
         "V easyllm.HuggingFace": ("V", lambda: count(v1.chat.completions.create(**chat))),
         "R httpx": ("R", lambda: raw_lines("/v1/chat/completions", chat)),
         "R easyllm.HuggingFace": ("R", deltas),
+        "C httpx": ("C", lambda: _raw_embed(raw, "/embed", json.loads)),
+        "C httpx+orjson": ("C", lambda: _raw_embed(raw, "/embed", orjson.loads)),
+        "C easyllm": ("C", lambda: embed(huggingface.Embedding.create)),
+        "C easyllm.HuggingFace": ("C", lambda: embed(client.embeddings.create)),
+        "CV httpx": ("CV", lambda: _raw_embed(raw, "/v1/embeddings", json.loads)),
+        "CV httpx+orjson": ("CV", lambda: _raw_embed(raw, "/v1/embeddings", orjson.loads)),
+        "CV easyllm": ("CV", lambda: embed(huggingface.Embedding.create, api_base=f"{BASE}/v1")),
+        "CV easyllm.HuggingFace": ("CV", lambda: embed(v1.embeddings.create)),
     }  # fmt: skip
+
+
+_UNITS = {"A": 1, "C": len(TEXTS), "CV": len(TEXTS)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sections", nargs="?", default="A,B,V,R")
+    parser.add_argument("sections", nargs="?", default="A,B,V,R,C,CV")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", metavar="NAME", help="a row name, such as 'V easyllm.HuggingFace'")
     args = parser.parse_args()
@@ -144,11 +192,11 @@ def main() -> None:
             start = time.process_time()
             for _ in range(ops):
                 op()
-            times[name].append((time.process_time() - start) / ops / (1 if section == "A" else TOKENS) * 1e6)
+            times[name].append((time.process_time() - start) / ops / _UNITS.get(section, TOKENS) * 1e6)
     for name, (section, _) in chosen.items():
         floor = statistics.median(times[f"{section} httpx"])
         value = statistics.median(times[name])
-        unit = "µs per request" if section == "A" else "µs per token"
+        unit = {"A": "µs per request", "C": "µs per text", "CV": "µs per text"}.get(section, "µs per token")
         print(f"{name:26s} {value:8.1f} {unit:15s} {value / floor:5.2f}×  ({value - floor:+.1f})")
     if args.profile:
         profiler = cProfile.Profile()

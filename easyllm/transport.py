@@ -315,11 +315,11 @@ def _identity(response: httpx.Response) -> bool:
     return encoding in ("", "identity") and not response.is_stream_consumed
 
 
-def _reply(response: httpx.Response) -> Reply:
+def _reply(response: httpx.Response, call: HTTPCall) -> Reply:
     if response.status_code >= 400:
         raise error_from_response(response)
     try:
-        body = loads(response.content)
+        body = (call.decode or loads)(response.content)
     except ValueError as err:
         message = with_location(f"The server answered non-JSON: {response.text[:200]!r}", response.request)
         raise APIError(message, response.request) from err
@@ -371,7 +371,7 @@ class SyncTransport(_Base):
             response = self.client.send(request, follow_redirects=True)
         except httpx.TransportError as err:
             raise _map_transport_error(err, request) from err
-        return _reply(response)
+        return _reply(response, call)
 
     def _retrying(self, attempt: Attempt[R], call: HTTPCall) -> R:
         """Run `attempt` under the retry policy; the first try runs outside tenacity (most calls need no retry)."""
@@ -444,7 +444,7 @@ class AsyncTransport(_Base):
             response = await self.client.send(request, follow_redirects=True)
         except httpx.TransportError as err:
             raise _map_transport_error(err, request) from err
-        return _reply(response)
+        return _reply(response, call)
 
     async def _retrying(self, attempt: Attempt[Awaitable[R]], call: HTTPCall) -> R:
         """Async twin of `SyncTransport._retrying`."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
 from easyllm.errors import APIResponseValidationError, APIStatusError, InvalidParameterError
-from easyllm.protocol import tei
+from easyllm.protocol import tei, vector_answers
 from easyllm.protocol.extras import NO_EXTRAS, Extras
 from easyllm.protocol.generation import HTTPCall, Reply, estimate_tokens
 
@@ -170,12 +170,15 @@ class EmbeddingPlan:
         texts = list(self.inputs[span.start : span.stop])
         payload: dict[str, Any]
         if self.wire == "openai":
-            payload = {"input": texts, "encoding_format": wire_format or self.wire_format}
+            wire = wire_format or self.wire_format
+            payload = {"input": texts, "encoding_format": wire}
             if self.request_model:
                 payload["model"] = self.request_model
+            decode = vector_answers.base64_embeddings if wire == "base64" else None
         else:
             payload = {"inputs": texts, "normalize": self.normalize} if self.wire == "tei" else {"inputs": texts}
-        return self.extras.apply(HTTPCall("POST", self.url, payload))
+            decode = vector_answers.float_rows
+        return self.extras.apply(HTTPCall("POST", self.url, payload, decode=decode))
 
     def split(self, span: range, size: int) -> list[range]:
         """`span` in consecutive batches of at most `size` inputs (and the payload limit)."""
@@ -222,7 +225,11 @@ def _read_openai(body: object, expected: int) -> tuple[list[list[float]], int | 
         raise APIResponseValidationError(f"expected {expected} embeddings in `data`, got {str(body)[:200]!r}")
     ordered = sorted(items, key=lambda item: int(item.get("index", 0)))
     embeddings = [item.get("embedding") for item in ordered]
-    if embeddings and all(type(embedding) is str for embedding in embeddings):  # asked for and sent as base64
+    if embeddings and all(type(embedding) is bytes for embedding in embeddings):  # base64, decoded on arrival
+        vectors = [tei.floats_from_float32(embedding) for embedding in embeddings]
+        if len({len(vector) for vector in vectors}) != 1 or not vectors[0]:
+            raise APIResponseValidationError("The base64 embeddings are empty or of different lengths.")
+    elif embeddings and all(type(embedding) is str for embedding in embeddings):  # asked for and sent as base64
         vectors = [tei.decode_base64(embedding) for embedding in embeddings]
         if len({len(vector) for vector in vectors}) != 1 or not vectors[0]:
             raise APIResponseValidationError("The base64 embeddings are empty or of different lengths.")

@@ -46,6 +46,9 @@ class HTTPCall:
     json: Any = None
     headers: Mapping[str, str] | None = None
     params: Mapping[str, Any] | None = None
+    #: How to read a successful answer's body; None: as JSON (`json_decode.loads`). Embedding calls pass a
+    #: decoder that knows the answer's shape (`vector_answers`).
+    decode: Callable[[bytes], object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

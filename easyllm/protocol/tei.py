@@ -4,8 +4,8 @@ Pure functions the embedding client calls (no I/O):
 
 - `vectors_from_feature_extraction` turns any TEI / HF feature-extraction answer into one vector per input
   (protocols.md §4.4), pooling token-level outputs;
-- `l2_normalize`, `unit_length`, `truncate_dimensions` (Matryoshka) and `encode_base64` / `decode_base64`
-  (OpenAI `encoding_format="base64"`: little-endian float32);
+- `l2_normalize`, `unit_length`, `truncate_dimensions` (Matryoshka) and `encode_base64` / `decode_base64` /
+  `floats_from_float32` (OpenAI `encoding_format="base64"`: little-endian float32);
 - `plan_batches` splits the inputs by the server's batch limit and by payload size (protocols.md §3.2).
 
 Standard library only, so the client stays light.
@@ -27,8 +27,10 @@ from easyllm.errors import APIResponseValidationError, InvalidParameterError
 
 __all__ = [
     "PAYLOAD_OVERHEAD_BYTES",
+    "FloatRows",
     "decode_base64",
     "encode_base64",
+    "floats_from_float32",
     "l2_normalize",
     "plan_batches",
     "truncate_dimensions",
@@ -44,6 +46,20 @@ _SEQUENCES = (list, tuple)
 _NUMBERS: frozenset[type] = frozenset({float, int})
 _FLOATS: frozenset[type] = frozenset({float})
 _HINT = "check that the model is an embedding (feature-extraction) model and the URL points at it"
+
+
+class FloatRows(list[list[float]]):
+    """An answer already proven, as it was decoded, to be a list of non-empty lists of floats (ints converted).
+
+    `easyllm.protocol.vector_answers` gives one for a TEI `/embed` body; `vectors_from_feature_extraction` then
+    skips its per-value check. Any other list goes through the full check.
+
+    Example:
+        >>> vectors_from_feature_extraction(FloatRows([[0.6, 0.8]]), 1)
+        [[0.6, 0.8]]
+    """
+
+    __slots__ = ()
 
 
 def _bad(message: str) -> APIResponseValidationError:
@@ -142,14 +158,21 @@ def vectors_from_feature_extraction(
     """
     if n_inputs == 0 and isinstance(data, _SEQUENCES) and not data:
         return []
-    items, matrices = _per_input(cast("Sequence[object]", data), _depth(data), n_inputs)
-    if len(items) != n_inputs:
-        raise _bad(f"{len(items)} vectors for {n_inputs} inputs")
-    vectors = [_pool(item, pooling) for item in items] if matrices else [_vector(item) for item in items]
+    if type(data) is FloatRows and len(data) == n_inputs:  # one vector per input, every value checked already
+        vectors: list[list[float]] = data[:]
+    else:
+        vectors = _vectors(data, n_inputs, pooling)
     width = len(vectors[0])
     if any(len(vector) != width for vector in vectors):
         raise _bad("vectors of different lengths")
     return vectors
+
+
+def _vectors(data: object, n_inputs: int, pooling: Literal["mean", "cls"]) -> list[list[float]]:
+    items, matrices = _per_input(cast("Sequence[object]", data), _depth(data), n_inputs)
+    if len(items) != n_inputs:
+        raise _bad(f"{len(items)} vectors for {n_inputs} inputs")
+    return [_pool(item, pooling) for item in items] if matrices else [_vector(item) for item in items]
 
 
 def l2_normalize(vec: Sequence[float]) -> list[float]:
@@ -254,6 +277,19 @@ def decode_base64(data: str) -> list[float]:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as err:
         raise APIResponseValidationError(f"The embedding is not valid base64: {err}.") from err
+    return floats_from_float32(raw)
+
+
+def floats_from_float32(raw: bytes) -> list[float]:
+    """Python floats from little-endian float32 bytes (a base64 embedding once decoded).
+
+    Raises:
+        APIResponseValidationError: the length is not a whole number of float32 values.
+
+    Example:
+        >>> floats_from_float32(bytes([0, 0, 128, 63]))
+        [1.0]
+    """
     if len(raw) % 4:
         raise APIResponseValidationError(
             f"The base64 embedding has {len(raw)} bytes, not a whole number of float32 values."

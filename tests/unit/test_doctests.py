@@ -18,6 +18,8 @@ MODULES = [
     "easyllm.protocol.sse",
     "easyllm.protocol.stops",
     "easyllm.protocol.tei",
+    "easyllm.protocol.vector_answers",
+    "easyllm.protocol.json_decode",
     "easyllm.dialects",
     "easyllm.dialects.paths",
     "easyllm.dialects.tgi",

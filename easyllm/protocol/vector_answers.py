@@ -1,0 +1,78 @@
+"""Decode embedding answers straight to checked vectors, in one native pass.
+
+An embedding answer is mostly numbers: a 32 × 384 batch is 12,288 of them. Decoding it as any JSON and then
+checking every value in Python costs about as much again as the decoding, so these decoders give pydantic-core
+(already a dependency, through pydantic) the exact shape to expect: it parses, checks and converts as it goes.
+
+- `float_rows`: TEI's `/embed` body, `[[number, ...], ...]`, as `tei.FloatRows` (ints converted to floats, as
+  the general check does; booleans, strings and nulls are not numbers). Integers too large for a double read as
+  `inf`, as `1e400` does.
+- `base64_embeddings`: an OpenAI-compatible `/embeddings` body whose vectors came as base64 text, with each
+  `embedding` already decoded to its float32 bytes (`tei.floats_from_float32` makes the floats). The standard
+  alphabet, as the other decoder reads it; the URL-safe alphabet and unpadded text are read too.
+
+A body of any other shape, or one that is not JSON, goes through `json_decode.loads` exactly as every other
+answer does, so the general reading (token matrices, floats where base64 was asked, error messages) is unchanged.
+pydantic-core is imported on first use: `import easyllm` does not pay for it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from easyllm.protocol import json_decode
+from easyllm.protocol.tei import FloatRows
+
+__all__ = ["base64_embeddings", "float_rows"]
+
+#: `[[` then a number: a body of depth 2 (token matrices, depth 3 and more, are read the general way).
+_ROWS_OF_NUMBERS = re.compile(rb"\s*\[\s*\[\s*[-0-9NI]")
+
+
+@cache
+def _validators() -> tuple[Any, Any]:
+    from pydantic_core import SchemaValidator, ValidationError
+    from pydantic_core import core_schema as cs
+
+    rows = cs.list_schema(cs.list_schema(cs.float_schema(strict=True), min_length=1))
+    item = cs.typed_dict_schema(
+        {"embedding": cs.typed_dict_field(cs.bytes_schema())},
+        extra_behavior="allow",
+        config=cs.CoreConfig(val_json_bytes="base64"),
+    )
+    body = cs.typed_dict_schema({"data": cs.typed_dict_field(cs.list_schema(item))}, extra_behavior="allow")
+    return (SchemaValidator(rows).validate_json, SchemaValidator(body).validate_json), ValidationError
+
+
+def float_rows(data: bytes) -> object:
+    """A TEI `/embed` body as `tei.FloatRows`; any other body as `json_decode.loads` reads it.
+
+    Example:
+        >>> float_rows(b"[[0.5, 1], [2.0, -0.25]]")
+        [[0.5, 1.0], [2.0, -0.25]]
+        >>> float_rows(b'{"error": "model not loaded"}')
+        {'error': 'model not loaded'}
+    """
+    if _ROWS_OF_NUMBERS.match(data):
+        (rows, _), invalid = _validators()
+        try:
+            return FloatRows(rows(data))
+        except invalid:
+            pass
+    return json_decode.loads(data)
+
+
+def base64_embeddings(data: bytes) -> object:
+    r"""An OpenAI embeddings body with every `embedding` decoded from base64 to bytes; else as `loads` reads it.
+
+    Example:
+        >>> base64_embeddings(b'{"data": [{"index": 0, "embedding": "AACAPw=="}], "model": "m"}')
+        {'data': [{'embedding': b'\x00\x00\x80?', 'index': 0}], 'model': 'm'}
+    """
+    (_, body), invalid = _validators()
+    try:
+        return body(data)
+    except invalid:
+        return json_decode.loads(data)
