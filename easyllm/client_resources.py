@@ -22,6 +22,7 @@ from easyllm.schema import types
 from easyllm.schema.types import ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse
 from easyllm.settings import Settings
 from easyllm.streaming import AsyncStream, Stream
+from easyllm.typed_stream import CHAT_CHUNKS
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -220,7 +221,7 @@ class ChatCompletions:
         """
         settings, call, more = _chat_call(self._client, messages, model, stream, options)
         transport = self._client.transport(settings)
-        return addons.complete(call, transport, types.chat_completion, types.chat_chunk, more)
+        return addons.complete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
 
 
 class Chat:
@@ -422,7 +423,7 @@ class AsyncChatCompletions:
         """Async `ChatCompletions.create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
         settings, call, more = _chat_call(self._client, messages, model, stream, options)
         transport = self._client.transport(settings)
-        return await addons.acomplete(call, transport, types.chat_completion, types.chat_chunk, more)
+        return await addons.acomplete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
 
 
 class AsyncChat:

@@ -25,7 +25,7 @@ from easyllm.protocol.samples import Samples
 from easyllm.protocol.sse import EventConsumer, SSEPipeline
 from easyllm.transport import AsyncTransport, SyncTransport
 
-__all__ = ["AsyncStream", "Stream"]
+__all__ = ["AsyncStream", "ChunkReader", "Stream"]
 
 T = TypeVar("T")
 Convert = Callable[[dict[str, Any]], T]
@@ -96,8 +96,26 @@ async def _areplay(items: Iterable[dict[str, Any]], convert: Convert[T]) -> Asyn
         yield convert(item)
 
 
-def _pipelines(parts: Sequence[Part]) -> tuple[list[httpx.Response], list[SSEPipeline], Samples]:
+class ChunkReader(Generic[T]):
+    """A chunk conversion that can also read a stream's events itself (`easyllm.typed_stream.ChatChunks`).
+
+    Called on each item a consumer hands out; `consumer` may wrap the consumer of a one-sample stream so that it
+    builds some chunks straight from the events (the conversion then passes those through).
+    """
+
+    def __call__(self, item: Any) -> T:
+        """The chunk for one item a consumer handed out."""
+        raise NotImplementedError
+
+    def consumer(self, consumer: EventConsumer) -> EventConsumer:
+        """The consumer to read a one-sample stream with (by default `consumer` itself)."""
+        return consumer
+
+
+def _pipelines(parts: Sequence[Part], convert: Convert[T]) -> tuple[list[httpx.Response], list[SSEPipeline], Samples]:
     """The responses, one SSE pipeline per sample, and the combiner over the samples (shared by both shells)."""
+    if isinstance(convert, ChunkReader) and len(parts) == 1:
+        parts = [(response, convert.consumer(consumer)) for response, consumer in parts]
     samples = Samples([consumer for _, consumer in parts])
     return [response for response, _ in parts], [SSEPipeline(c) for c in samples.consumers], samples
 
@@ -112,7 +130,7 @@ class Stream(Generic[T]):
     response: httpx.Response | None
 
     def __init__(self, parts: Sequence[Part], convert: Convert[T]) -> None:
-        self.responses, pipes, samples = _pipelines(parts)
+        self.responses, pipes, samples = _pipelines(parts, convert)
         self.response = self.responses[0]
         self._done: Done = []
         # The generator does not reference the Stream, so a loop that breaks out frees it (and closes the
@@ -159,7 +177,7 @@ class AsyncStream(Generic[T]):
     response: httpx.Response | None
 
     def __init__(self, parts: Sequence[Part], convert: Convert[T]) -> None:
-        self.responses, pipes, samples = _pipelines(parts)
+        self.responses, pipes, samples = _pipelines(parts, convert)
         self.response = self.responses[0]
         self._done: Done = []
         self._iterator: AsyncGenerator[T, None] = _aiterate(self.responses, pipes, samples, convert, self._done)

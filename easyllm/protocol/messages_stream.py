@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from easyllm.errors import APIError, error_from_stream_event
+from easyllm.errors import APIError, APIResponseValidationError, error_from_stream_event
 from easyllm.protocol.generation import Kind, usage
 from easyllm.protocol.openai_answers import (
     AnswerPlan,
@@ -119,6 +119,48 @@ class MessagesStream:
             partial_text=self.partial_text,
         )
 
+    # ------------------------------------------------------------ a plain text delta read by the caller
+
+    @property
+    def header(self) -> dict[str, Any] | None:
+        """`id`, `created`, `model`, `system_fingerprint` and `object` of every chunk; None before the first event."""
+        return self._header
+
+    @property
+    def takes_text(self) -> bool:
+        """Whether the next plain text delta may go to `text` instead of `feed`.
+
+        A plain text delta is a chat event with one choice whose delta has a non-empty `content` (and perhaps
+        `role`), no logprobs, no finish reason, no usage and no error. It may go to `text` once the header is known
+        and while text passes straight through (no reasoning from the server, no `<think>` block being split, not
+        finished).
+        """
+        return (
+            self._header is not None
+            and self._chat
+            and not self.done
+            and not self._finished
+            and not self._server_reasons
+            and self._think.passing_through
+        )
+
+    def text(self, content: str) -> list[dict[str, Any]] | None:
+        """Take the `content` of a plain text delta the caller read itself (only while `takes_text`).
+
+        Returns None when the one chunk to hand out is the text chunk of `content` as it came (the caller builds
+        it: `feed` would have given exactly that chunk), else the chunks to hand out instead (text held back or
+        cut by a stop sequence, the end of the answer).
+        """
+        piece = self._text_piece(content)
+        if piece == content and not self._trimmer.stopped:
+            return None
+        out = [self._chunk({"content": piece})] if piece else []
+        if self._trimmer.stopped:
+            self._finished = True
+            out.append(self._chunk(None, "stop"))
+            out.extend(self._end())  # a client-side stop: stop reading (the server would go on)
+        return out
+
     # ------------------------------------------------------------ internals
 
     def _decode(self, data: bytes) -> dict[str, Any]:
@@ -145,6 +187,8 @@ class MessagesStream:
         reasoning = server_reasoning(raw) if self._chat else None
         self._server_reasons = self._server_reasons or reasoning is not None
         content = raw.get("content")
+        if content is not None and type(content) is not str:
+            raise APIResponseValidationError(f"unexpected content in a stream event: {content!r:.100}", self.request)
         if content and self._chat and not self._server_reasons:
             thought, content = self._think.feed(content)
             reasoning = thought or None
@@ -186,11 +230,17 @@ class MessagesStream:
 
     def _text_chunk(self, content: str, out: list[dict[str, Any]]) -> None:
         """One delta's content through the stop trimmer, into `out` as a content chunk if any of it can show."""
+        piece = self._text_piece(content)
+        if piece:
+            out.append(self._chunk({"content": piece}))
+
+    def _text_piece(self, content: str) -> str:
+        """One delta's content through the stop trimmer: what of it can show now."""
         self._deltas += 1
         piece = self._trimmer.feed(content)
         if piece:
             self._emitted.append(piece)
-            out.append(self._chunk({"content": piece}))
+        return piece
 
     def _choice(self, choice: dict[str, Any]) -> list[dict[str, Any]]:
         if self._chat and not self._server_reasons:

@@ -1,0 +1,147 @@
+"""`easyllm.typed_stream`: chunks validated straight from the event's JSON equal those of the general path.
+
+The general path is what the typed client did before: `MessagesStream.feed` and `chat_chunk` on each dict. Chunks
+are compared as users can see them: values, the fields set (`model_dump(exclude_unset=True)`), extra fields.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from easyllm.protocol.messages_stream import MessagesStream
+from easyllm.schema.types import ChatCompletionChunk, chat_chunk
+from easyllm.typed_stream import CHAT_CHUNKS, TypedChatStream
+from tests.unit.test_messages_stream import REQUEST, plan
+
+
+def seen(model: BaseModel) -> Any:
+    """Everything a user can see of a chunk, nested models included."""
+    return model.model_dump(), model.model_dump(exclude_unset=True), model.model_dump_json(), repr(model)
+
+
+def run(consumer: Any, events: list[bytes]) -> tuple[list[Any], str]:
+    out: list[Any] = []
+    try:
+        for data in events:
+            out += [seen(CHAT_CHUNKS(item)) for item in consumer.feed(data)]
+            if consumer.done:
+                break
+        else:
+            out += [seen(CHAT_CHUNKS(item)) for item in consumer.finish()]
+    except Exception as err:  # the same error either way (a server's number as content is a TypeError today)
+        out.append((type(err).__name__, str(err)))
+    return out, getattr(consumer, "_stream", consumer).partial_text
+
+
+def general(events: list[bytes], stops: tuple[str, ...] = ()) -> tuple[list[Any], str]:
+    stream = MessagesStream(plan(stops), REQUEST)
+    out: list[Any] = []
+    try:
+        for data in events:
+            out += [seen(chat_chunk(item)) for item in stream.feed(data)]
+            if stream.done:
+                break
+        else:
+            out += [seen(chat_chunk(item)) for item in stream.finish()]
+    except Exception as err:  # the same error either way (a server's number as content is a TypeError today)
+        out.append((type(err).__name__, str(err)))
+    return out, stream.partial_text
+
+
+def typed(events: list[bytes], stops: tuple[str, ...] = ()) -> tuple[list[Any], str]:
+    return run(TypedChatStream(MessagesStream(plan(stops), REQUEST)), events)
+
+
+_PIECES = st.sampled_from(["<think>", "</think>", "Hel", "lo", " ", "\n", "END", "E", "ND", "x", "", "<", "é😀"])
+_DELTAS = st.one_of(
+    st.builds(lambda p: {"content": p}, _PIECES),
+    st.builds(lambda p: {"role": "assistant", "content": p}, _PIECES),
+    st.builds(lambda p: {"role": "model", "content": p}, _PIECES),  # not a role pydantic knows
+    st.builds(lambda p: {"reasoning_content": p}, _PIECES),
+    st.builds(lambda p: {"content": p, "extra": 1}, _PIECES),
+    st.just({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "f", "arguments": "{}"}}]}),
+    st.just({"content": None}),
+    st.just({"content": 5}),
+)
+_CHOICE_EXTRAS = st.sampled_from([{}, {}, {"stop_reason": None}, {"text": "?"}])
+_EVENT_EXTRAS = st.sampled_from(
+    [{}, {}, {"system_fingerprint": "fp"}, {"usage": None}, {"usage": {"prompt_tokens": 1}}, {"timings": {}},
+     {"object": "chat.completion.chunk"}, {"object": "other"}, {"id": ""}, {"created": "x"}, {"error": "boom"}]
+)  # fmt: skip
+
+
+def event(delta: Any, reason: Any = None, choice_extra: Any = None, extra: Any = None, index: int = 0) -> bytes:
+    choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": reason, **(choice_extra or {})}
+    return json.dumps({"id": "s", "created": 1, "model": "m", "choices": [choice], **(extra or {})}).encode()
+
+
+@given(
+    st.lists(
+        st.tuples(_DELTAS, st.sampled_from([None, None, None, "", "length"]), _CHOICE_EXTRAS, _EVENT_EXTRAS,
+                  st.sampled_from([0, 0, 1])),
+        max_size=14,
+    ),
+    st.sampled_from([(), ("END",), ("<", "lo w")]),
+    st.sampled_from(["stop", "length", None]),
+    st.booleans(),
+)  # fmt: skip
+def test_typed_chunks_are_the_general_path_s_chunks(
+    steps: list[Any], stops: tuple[str, ...], last: str | None, done: bool
+) -> None:
+    events = [event(*step) for step in steps]
+    events += [event({}, last)] if last else []
+    events += [b"[DONE]"] if done else []
+    assert typed(events, stops) == general(events, stops)
+
+
+def test_a_plain_stream_is_read_by_pydantic_core_after_its_first_event() -> None:
+    events = [event({"role": "assistant", "content": "Hel"}), event({"content": "lo"}, extra={"usage": None})]
+    events += [event({"role": "assistant", "content": " you"}), event({}, "stop"), b"[DONE]"]
+    consumer = TypedChatStream(MessagesStream(plan(()), REQUEST))
+    items = [item for data in events for item in consumer.feed(data)]
+    built = [type(item) is ChatCompletionChunk for item in items]
+    assert built == [False, False, True, True, False]  # role chunk and first text by the state machine; end too
+    assert typed(events) == general(events)
+    chunk = items[2]
+    assert chunk.id == "s" and chunk.choices[0].delta.role is None and chunk.usage is None
+    assert chunk.model_dump(exclude_unset=True) == {
+        "id": "s", "object": "chat.completion.chunk", "created": 1, "model": "m", "system_fingerprint": None,
+        "choices": [{"index": 0, "delta": {"content": "lo"}, "logprobs": None, "finish_reason": None}],
+    }  # fmt: skip
+
+
+def test_after_three_events_that_are_not_plain_the_rest_goes_the_general_way() -> None:
+    calls: list[bytes] = []
+
+    class Counting(MessagesStream):
+        def feed(self, data: bytes) -> list[dict[str, Any]]:
+            calls.append(data)
+            return super().feed(data)
+
+    odd = [event({"content": "x"}, choice_extra={"logprobs": {"content": []}}) for _ in range(3)]
+    events = [event({"content": "a"}), *odd, event({"content": "b"}), event({"content": "c"})]
+    consumer = TypedChatStream(Counting(plan(()), REQUEST))
+    for data in events:
+        consumer.feed(data)
+    assert len(calls) == 6  # the first (header), three misses, then two plain ones no longer tried
+
+
+@pytest.mark.parametrize("stops", [("lo",), ("l",)])
+def test_a_stop_sequence_inside_a_plain_delta_ends_the_stream_as_before(stops: tuple[str, ...]) -> None:
+    events = [event({"content": "He"}), event({"content": "llo"}), event({"content": " world"}), b"[DONE]"]
+    assert typed(events, stops) == general(events, stops)
+    chunks, text = typed(events, stops)
+    assert text == ("Hel" if stops == ("lo",) else "He")
+    assert json.loads(chunks[-1][2])["choices"][0]["finish_reason"] == "stop"  # and nothing after it
+
+
+def test_content_that_is_not_text_is_a_typed_error_on_both_paths() -> None:
+    events = [event({"content": "a"}), event({"content": 5})]
+    for result in (typed(events), general(events)):
+        assert result[0][-1][0] == "APIResponseValidationError" and "unexpected content" in result[0][-1][1]
