@@ -62,8 +62,9 @@ def _plain(data: bytes) -> ChatCompletionChunk | None:
     return chunk
 
 
-def _as_built(chunk: ChatCompletionChunk, header: dict[str, Any], index: int) -> ChatCompletionChunk:
+def _as_built(chunk: ChatCompletionChunk, header: dict[str, Any] | None, index: int) -> ChatCompletionChunk:
     """`chunk` made what `chat_chunk` builds from the state machine's text chunk of the same content."""
+    assert header is not None  # known before any text (`MessagesStream.takes_text`)
     chunk.__dict__.update(header)
     if chunk.__pydantic_fields_set__ != _CHUNK_FIELDS:
         _set(chunk, "__pydantic_fields_set__", set(_CHUNK_FIELDS))
@@ -89,35 +90,38 @@ class TypedChatStream:
     else (`ChatChunks` validates those).
     """
 
-    __slots__ = ("_misses", "_stream")
+    __slots__ = ("_misses", "_stream", "done")
 
     def __init__(self, stream: MessagesStream) -> None:
         self._stream = stream
         self._misses = 0
-
-    @property
-    def done(self) -> bool:
-        """True once the answer is complete."""
-        return self._stream.done
+        #: True once the answer is complete (kept in step with the stream's after each event: read per token).
+        self.done = stream.done
 
     def feed(self, data: bytes) -> list[Any]:
         """Take one event's data; return the chunks it produced."""
         stream = self._stream
         if self._misses < _MISSES and stream.takes_text:
             chunk = _plain(data)
-            if chunk is None:
-                self._misses += 1
-            else:
+            if chunk is not None:
                 self._misses = 0
                 content = chunk.choices[0].delta.content
-                assert content is not None and stream.header is not None  # `_plain` and `takes_text` checked
+                assert content is not None  # `_plain` checked it
                 instead = stream.text(content)
-                return [_as_built(chunk, stream.header, stream.index)] if instead is None else instead
-        return stream.feed(data)
+                if instead is None:
+                    return [_as_built(chunk, stream.header, stream.index)]
+                self.done = stream.done
+                return instead
+            self._misses += 1
+        out = stream.feed(data)
+        self.done = stream.done
+        return out
 
     def finish(self) -> list[Any]:
         """The body ended: the stream's last chunks, or its error."""
-        return self._stream.finish()
+        out = self._stream.finish()
+        self.done = self._stream.done
+        return out
 
 
 class ChatChunks(ChunkReader[ChatCompletionChunk]):
