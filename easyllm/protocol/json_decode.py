@@ -27,7 +27,7 @@ try:  # a dependency; the standard library keeps easyllm working where a wheel i
 except ImportError:  # pragma: no cover - the fallback itself is tested by setting `_native` to None
     _native = None
 
-__all__ = ["loads"]
+__all__ = ["loads", "loads_floats"]
 
 #: Every ASCII digit becomes `0`, every other byte a space: a run of 19 digits is then one substring search.
 _DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
@@ -49,3 +49,17 @@ def loads(data: bytes | str) -> Any:
             except ValueError:
                 pass  # not JSON to orjson: `json` reads what it can and raises what it cannot, as before
     return json.loads(data)
+
+
+def loads_floats(data: bytes) -> Any:
+    """Decode a document whose numbers all become floats anyway (vectors): as `loads`, minus the 19-digit guard.
+
+    An integer beyond 64 bits reads as the nearest float (orjson's reading), which is what converting it gives;
+    everything else is what `loads` gives. Raises `ValueError` where orjson refuses the text (`NaN`, numbers
+    beyond a double, a byte-order mark): the caller reads such a document another way.
+
+    Example:
+        >>> loads_floats(b"[[0.5, 18446744073709551616]]")
+        [[0.5, 1.8446744073709552e+19]]
+    """
+    return _native(data) if _native is not None else json.loads(data)

@@ -5,8 +5,8 @@ checking every value in Python costs about as much again as the decoding, so the
 (already a dependency, through pydantic) the exact shape to expect: it parses, checks and converts as it goes.
 
 - `float_rows`: TEI's `/embed` body, `[[number, ...], ...]`, as `tei.FloatRows` (ints converted to floats, as
-  the general check does; booleans, strings and nulls are not numbers). Integers too large for a double read as
-  `inf`, as `1e400` does.
+  the general check does; booleans, strings and nulls are not numbers), parsed by orjson and checked by
+  pydantic-core. Integers too large for a double read as `inf`, as `1e400` does.
 - `base64_embeddings`: an OpenAI-compatible `/embeddings` body whose vectors came as base64 text, with each
   `embedding` already decoded to its float32 bytes (`tei.floats_from_float32` makes the floats). The standard
   alphabet, as the other decoder reads it; the URL-safe alphabet and unpadded text are read too.
@@ -32,22 +32,26 @@ _ROWS_OF_NUMBERS = re.compile(rb"\s*\[\s*\[\s*[-0-9NI]")
 
 
 @cache
-def _validators() -> tuple[Any, Any]:
+def _validators() -> tuple[Any, Any, Any, Any]:
     from pydantic_core import SchemaValidator, ValidationError
     from pydantic_core import core_schema as cs
 
-    rows = cs.list_schema(cs.list_schema(cs.float_schema(strict=True), min_length=1))
+    rows = SchemaValidator(cs.list_schema(cs.list_schema(cs.float_schema(strict=True), min_length=1)))
     item = cs.typed_dict_schema(
         {"embedding": cs.typed_dict_field(cs.bytes_schema())},
         extra_behavior="allow",
         config=cs.CoreConfig(val_json_bytes="base64"),
     )
     body = cs.typed_dict_schema({"data": cs.typed_dict_field(cs.list_schema(item))}, extra_behavior="allow")
-    return (SchemaValidator(rows).validate_json, SchemaValidator(body).validate_json), ValidationError
+    return rows.validate_python, rows.validate_json, SchemaValidator(body).validate_json, ValidationError
 
 
 def float_rows(data: bytes) -> object:
     """A TEI `/embed` body as `tei.FloatRows`; any other body as `json_decode.loads` reads it.
+
+    orjson parses (the fastest parser at hand) and pydantic-core checks the parsed rows (keeping orjson's float
+    objects): an integer beyond 64 bits, which orjson reads as the nearest float, becomes exactly that float in a
+    vector either way. What orjson refuses (`NaN`, `Infinity`, numbers beyond a double) pydantic-core parses.
 
     Example:
         >>> float_rows(b"[[0.5, 1], [2.0, -0.25]]")
@@ -56,9 +60,13 @@ def float_rows(data: bytes) -> object:
         {'error': 'model not loaded'}
     """
     if _ROWS_OF_NUMBERS.match(data):
-        (rows, _), invalid = _validators()
+        check, parse_and_check, _, invalid = _validators()
         try:
-            return FloatRows(rows(data))
+            parsed = json_decode.loads_floats(data)
+        except ValueError:
+            parsed = None
+        try:
+            return FloatRows(check(parsed) if parsed is not None else parse_and_check(data))
         except invalid:
             pass
     return json_decode.loads(data)
@@ -71,7 +79,7 @@ def base64_embeddings(data: bytes) -> object:
         >>> base64_embeddings(b'{"data": [{"index": 0, "embedding": "AACAPw=="}], "model": "m"}')
         {'data': [{'embedding': b'\x00\x00\x80?', 'index': 0}], 'model': 'm'}
     """
-    (_, body), invalid = _validators()
+    _, _, body, invalid = _validators()
     try:
         return body(data)
     except invalid:

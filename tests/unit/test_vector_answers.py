@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from easyllm.errors import APIResponseValidationError
-from easyllm.protocol import embeddings, tei
+from easyllm.protocol import embeddings, json_decode, tei
 from easyllm.protocol.generation import Reply
 from easyllm.protocol.vector_answers import base64_embeddings, float_rows
 from tests.unit.test_json_decode import same
@@ -202,3 +202,11 @@ def test_each_embedding_request_names_the_decoder_for_its_answer(wire: Any, enco
     assert plan.call(range(2)).decode is decoder
     if wire == "openai":  # asking for floats: the answer is read as JSON
         assert plan.call(range(2), "float").decode is None
+
+
+@pytest.mark.parametrize("body", [b"[[0.5, 1, -0.0], [2e3, 18446744073709551616, 3.25]]", b"[[NaN, 0.5]]"])
+def test_without_orjson_rows_read_the_same(body: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_orjson = float_rows(body)
+    monkeypatch.setattr(json_decode, "_native", None)
+    assert type(float_rows(body)) is tei.FloatRows and same(float_rows(body), with_orjson)
+    check_tei(body, 2)
