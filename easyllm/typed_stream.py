@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from easyllm.protocol.messages_stream import MessagesStream
 from easyllm.protocol.sse import DONE, EventConsumer
-from easyllm.schema.types import ChatCompletionChunk, chat_chunk
+from easyllm.schema.types import ChatCompletionChunk, ChunkChoice, chat_chunk
 from easyllm.streaming import ChunkReader
 
 __all__ = ["CHAT_CHUNKS", "ChatChunks", "TypedChatStream"]
@@ -62,16 +62,17 @@ def _plain(data: bytes) -> ChatCompletionChunk | None:
     return chunk
 
 
-def _as_built(chunk: ChatCompletionChunk, header: dict[str, Any] | None, index: int) -> ChatCompletionChunk:
-    """`chunk` made what `chat_chunk` builds from the state machine's text chunk of the same content."""
-    assert header is not None  # known before any text (`MessagesStream.takes_text`)
+def _as_built(
+    chunk: ChatCompletionChunk, choice: ChunkChoice, header: dict[str, Any], index: int
+) -> ChatCompletionChunk:
+    """`chunk` (and its one `choice`) made what `chat_chunk` builds from the state machine's text chunk."""
     chunk.__dict__.update(header)
     if chunk.__pydantic_fields_set__ != _CHUNK_FIELDS:
         _set(chunk, "__pydantic_fields_set__", set(_CHUNK_FIELDS))
     if chunk.__pydantic_extra__:
         _set(chunk, "__pydantic_extra__", {})
-    choice = chunk.choices[0]
-    choice.__dict__["index"] = index
+    if choice.index != index:
+        choice.__dict__["index"] = index
     if choice.__pydantic_fields_set__ != _CHOICE_FIELDS:
         _set(choice, "__pydantic_fields_set__", set(_CHOICE_FIELDS))
     if choice.__pydantic_extra__:
@@ -90,37 +91,47 @@ class TypedChatStream:
     else (`ChatChunks` validates those).
     """
 
-    __slots__ = ("_misses", "_stream", "done")
+    __slots__ = ("_header", "_misses", "_ready", "_stream", "done")
 
     def __init__(self, stream: MessagesStream) -> None:
         self._stream = stream
         self._misses = 0
+        self._header: dict[str, Any] = {}
+        #: Whether the next event is tried as a plain text delta. A plain one leaves the stream's state as it
+        #: was for this (`MessagesStream.takes_text`), so it is asked again only after anything else.
+        self._ready = False
         #: True once the answer is complete (kept in step with the stream's after each event: read per token).
         self.done = stream.done
+
+    def _step(self) -> None:
+        stream = self._stream
+        self.done = stream.done
+        self._ready = self._misses < _MISSES and stream.takes_text
+        if self._ready and stream.header is not None:
+            self._header = stream.header
 
     def feed(self, data: bytes) -> list[Any]:
         """Take one event's data; return the chunks it produced."""
         stream = self._stream
-        if self._misses < _MISSES and stream.takes_text:
+        if self._ready:
             chunk = _plain(data)
             if chunk is not None:
                 self._misses = 0
-                content = chunk.choices[0].delta.content
-                assert content is not None  # `_plain` checked it
-                instead = stream.text(content)
+                choice = chunk.choices[0]
+                instead = stream.text(choice.delta.content or "")
                 if instead is None:
-                    return [_as_built(chunk, stream.header, stream.index)]
-                self.done = stream.done
+                    return [_as_built(chunk, choice, self._header, stream.index)]
+                self._step()
                 return instead
             self._misses += 1
         out = stream.feed(data)
-        self.done = stream.done
+        self._step()
         return out
 
     def finish(self) -> list[Any]:
         """The body ended: the stream's last chunks, or its error."""
         out = self._stream.finish()
-        self.done = self._stream.done
+        self._step()
         return out
 
 
