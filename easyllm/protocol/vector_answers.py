@@ -46,12 +46,44 @@ def _validators() -> tuple[Any, Any, Any, Any]:
     return rows.validate_python, rows.validate_json, SchemaValidator(body).validate_json, ValidationError
 
 
+#: Deleted before the comparison in `_only_floats`: what numbers are made of (but a decimal point), white space.
+_DROPPED = b"0123456789-+eE \t\n\r"
+#: Kept as they are: a point, a comma, brackets; any other byte (a quote, a letter) becomes `x`, in no pattern.
+_KEPT = bytes(byte if byte in b".,[]" else ord("x") for byte in range(256))
+
+
+def _only_floats(data: bytes, rows: object) -> bool:
+    """Whether the bytes prove `rows` (orjson's reading of `data`) is a list of non-empty lists of floats.
+
+    Digits, signs, exponents and white space deleted, the body must be exactly the pattern of `rows`: `[[.,.],[.]]`
+    for two rows of two and one values. Then no row is nested or empty, no string, literal or `NaN` is anywhere
+    (its quote or letters would show), and every value has a decimal point, so orjson read each as a float. TEI
+    writes its vectors so; `1e-5` (an exponent without a point) or an integer sends the answer to the full check.
+    One `bytes.translate` pass and one comparison: a fraction of checking 12,288 values in Python.
+
+    Example:
+        >>> _only_floats(b"[[0.5, -1.25e-3], [2.0]]", [[0.5, -0.00125], [2.0]])
+        True
+        >>> _only_floats(b"[[0.5, 1], [2.0]]", [[0.5, 1], [2.0]])
+        False
+    """
+    if type(rows) is not list:
+        return False
+    patterns = []
+    for row in rows:
+        if type(row) is not list or not row:
+            return False
+        patterns.append(b"[" + b".," * (len(row) - 1) + b".]")
+    return data.translate(_KEPT, _DROPPED) == b"[" + b",".join(patterns) + b"]"
+
+
 def float_rows(data: bytes) -> object:
     """A TEI `/embed` body as `tei.FloatRows`; any other body as `json_decode.loads` reads it.
 
-    orjson parses (the fastest parser at hand) and pydantic-core checks the parsed rows (keeping orjson's float
-    objects): an integer beyond 64 bits, which orjson reads as the nearest float, becomes exactly that float in a
-    vector either way. What orjson refuses (`NaN`, `Infinity`, numbers beyond a double) pydantic-core parses.
+    orjson parses (the fastest parser at hand). The bytes themselves prove the usual answer holds only floats
+    (`_only_floats`); otherwise pydantic-core checks the parsed rows (keeping orjson's float objects): an integer
+    beyond 64 bits, which orjson reads as the nearest float, becomes exactly that float in a vector either way.
+    What orjson refuses (`NaN`, `Infinity`, numbers beyond a double) pydantic-core parses.
 
     Example:
         >>> float_rows(b"[[0.5, 1], [2.0, -0.25]]")
@@ -60,11 +92,13 @@ def float_rows(data: bytes) -> object:
         {'error': 'model not loaded'}
     """
     if _ROWS_OF_NUMBERS.match(data):
-        check, parse_and_check, _, invalid = _validators()
         try:
             parsed = json_decode.loads_floats(data)
         except ValueError:
             parsed = None
+        if parsed is not None and _only_floats(data, parsed):
+            return FloatRows(parsed)
+        check, parse_and_check, _, invalid = _validators()
         try:
             return FloatRows(check(parsed) if parsed is not None else parse_and_check(data))
         except invalid:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from easyllm.errors import APIResponseValidationError
 from easyllm.protocol import embeddings, json_decode, tei
 from easyllm.protocol.generation import Reply
-from easyllm.protocol.vector_answers import base64_embeddings, float_rows
+from easyllm.protocol.vector_answers import _only_floats, base64_embeddings, float_rows
 from tests.unit.test_json_decode import same
 
 
@@ -210,3 +210,29 @@ def test_without_orjson_rows_read_the_same(body: bytes, monkeypatch: pytest.Monk
     monkeypatch.setattr(json_decode, "_native", None)
     assert type(float_rows(body)) is tei.FloatRows and same(float_rows(body), with_orjson)
     check_tei(body, 2)
+
+
+_row_values = st.one_of(
+    finite, float32s, st.integers(-(2**70), 2**70), st.booleans(), st.none(), st.text(max_size=3),
+    st.lists(finite, max_size=2), st.just(float("nan")),
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(st.lists(_row_values, max_size=5), finite, st.integers()), min_size=1, max_size=5))
+def test_the_byte_proof_holds_only_for_rows_of_floats(rows: list[Any]) -> None:
+    """Whatever the body, `_only_floats` is true only when orjson's reading is non-empty rows of floats."""
+    body = json.dumps(rows).encode()
+    try:
+        parsed = json_decode.loads_floats(body)
+    except ValueError:
+        return  # NaN: orjson refuses it; the proof is never asked
+    if _only_floats(body, parsed):
+        assert all(type(row) is list and row and all(type(v) is float for v in row) for row in parsed)
+        assert type(float_rows(body)) is tei.FloatRows
+        check_tei(body, len(rows))
+
+
+def test_tei_s_usual_answer_takes_the_byte_proof() -> None:
+    body = b"[[0.018533442,-0.0020181704,1.2345e-5],[0.5,-0.25,3.0]]"
+    assert _only_floats(body, json_decode.loads_floats(body))
+    assert not _only_floats(b"[[1e-5, 0.5]]", [[1e-5, 0.5]])  # no point: the full check decides
