@@ -145,3 +145,56 @@ def test_content_that_is_not_text_is_a_typed_error_on_both_paths() -> None:
     events = [event({"content": "a"}), event({"content": 5})]
     for result in (typed(events), general(events)):
         assert result[0][-1][0] == "APIResponseValidationError" and "unexpected content" in result[0][-1][1]
+
+
+def test_a_plain_chunk_with_extras_another_index_or_missing_keys_is_made_what_the_general_path_builds() -> None:
+    odd_choice = json.dumps(
+        {"id": "other", "created": 7, "model": "n", "object": "chat.completion.chunk", "usage": None, "timings": {},
+         "choices": [{"index": 3, "delta": {"role": "assistant", "content": "c"}, "stop_reason": None}]}
+    ).encode()  # fmt: skip
+    events = [
+        event({"role": "assistant", "content": "a"}),
+        event({"content": "b"}, choice_extra={"stop_reason": None}, extra={"system_fingerprint": "fp", "x": 1}),
+        odd_choice,
+        event({}, "stop"),
+        b"[DONE]",
+    ]
+    consumer = TypedChatStream(MessagesStream(plan(()), REQUEST))
+    items = [item for data in events for item in consumer.feed(data)]
+    assert [type(item) is ChatCompletionChunk for item in items] == [False, False, True, True, False]
+    assert typed(events) == general(events)
+    for chunk in items[2:4]:
+        assert chunk.id == "s" and chunk.model == "m" and chunk.created == 1 and chunk.model_extra == {}
+        assert chunk.choices[0].index == 0 and chunk.choices[0].model_extra == {}
+        assert chunk.choices[0].model_fields_set == {"index", "delta", "logprobs", "finish_reason"}
+
+
+def test_other_consumers_and_samples_keep_the_general_path() -> None:
+    class Other:
+        done = False
+
+        def feed(self, data: bytes) -> list[dict[str, Any]]:
+            return []
+
+        def finish(self) -> list[dict[str, Any]]:
+            return []
+
+    other = Other()
+    assert CHAT_CHUNKS.consumer(other) is other
+    assert type(CHAT_CHUNKS.consumer(MessagesStream(plan(()), REQUEST))) is TypedChatStream
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        b"[DONE]",  # straight after text: the end comes from the state machine
+        event({"content": "c"}, extra={"error": {"message": "overloaded"}}),  # an error beside the chunk raises
+        event({"content": "c"}, extra={"usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}),
+        json.dumps(
+            {"id": "s", "created": 1, "model": "m", "choices": [{"index": 0, "delta": {"content": "c"}}] * 2}
+        ).encode(),
+    ],
+)
+def test_what_is_not_a_plain_delta_goes_to_the_state_machine_while_ready(last: bytes) -> None:
+    events = [event({"content": "a"}), event({"content": "b"}), last]
+    assert typed(events) == general(events)

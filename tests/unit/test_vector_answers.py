@@ -236,3 +236,4 @@ def test_tei_s_usual_answer_takes_the_byte_proof() -> None:
     body = b"[[0.018533442,-0.0020181704,1.2345e-5],[0.5,-0.25,3.0]]"
     assert _only_floats(body, json_decode.loads_floats(body))
     assert not _only_floats(b"[[1e-5, 0.5]]", [[1e-5, 0.5]])  # no point: the full check decides
+    assert not _only_floats(b'{"a": 0.5}', {"a": 0.5}) and not _only_floats(b"[0.5]", [0.5])
