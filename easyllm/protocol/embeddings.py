@@ -225,12 +225,10 @@ def _read_openai(body: object, expected: int) -> tuple[list[list[float]], int | 
         raise APIResponseValidationError(f"expected {expected} embeddings in `data`, got {str(body)[:200]!r}")
     ordered = sorted(items, key=lambda item: int(item.get("index", 0)))
     embeddings = [item.get("embedding") for item in ordered]
-    if embeddings and all(type(embedding) is bytes for embedding in embeddings):  # base64, decoded on arrival
-        vectors = [tei.floats_from_float32(embedding) for embedding in embeddings]
-        if len({len(vector) for vector in vectors}) != 1 or not vectors[0]:
-            raise APIResponseValidationError("The base64 embeddings are empty or of different lengths.")
-    elif embeddings and all(type(embedding) is str for embedding in embeddings):  # asked for and sent as base64
-        vectors = [tei.decode_base64(embedding) for embedding in embeddings]
+    kinds = {type(embedding) for embedding in embeddings}
+    if kinds == {bytes} or kinds == {str}:  # asked for and sent as base64 (bytes: decoded on arrival)
+        decode = tei.floats_from_float32 if kinds == {bytes} else tei.decode_base64
+        vectors = [decode(embedding) for embedding in embeddings]
         if len({len(vector) for vector in vectors}) != 1 or not vectors[0]:
             raise APIResponseValidationError("The base64 embeddings are empty or of different lengths.")
     else:
