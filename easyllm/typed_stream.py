@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from easyllm.protocol.messages_stream import MessagesStream
+from easyllm.protocol.messages_stream import PLAIN_DELTA, MessagesStream
 from easyllm.protocol.sse import DONE, EventConsumer
 from easyllm.schema.types import ChatCompletionChunk, ChunkChoice, chat_chunk
 from easyllm.streaming import ChunkReader
@@ -29,7 +29,6 @@ __all__ = ["CHAT_CHUNKS", "ChatChunks", "TypedChatStream"]
 
 #: After this many plain-looking events in a row that were not plain, the rest of the stream takes the general path.
 _MISSES = 3
-_PLAIN_DELTA = frozenset({"content", "role"})
 #: The fields `chat_chunk` sets from a text chunk of the state machine.
 _CHUNK_FIELDS = frozenset({"id", "object", "created", "model", "system_fingerprint", "choices"})
 _CHOICE_FIELDS = frozenset({"index", "delta", "logprobs", "finish_reason"})
@@ -55,7 +54,7 @@ def _plain(data: bytes) -> ChatCompletionChunk | None:
         choice.logprobs is not None
         or choice.finish_reason is not None
         or delta.__pydantic_extra__
-        or not delta.__pydantic_fields_set__ <= _PLAIN_DELTA
+        or not delta.__pydantic_fields_set__ <= PLAIN_DELTA
         or not delta.content
     ):
         return None

@@ -31,9 +31,10 @@ from easyllm.protocol.openai_answers import (
 from easyllm.protocol.sse import DONE, decode_event
 from easyllm.protocol.stops import StopTrimmer, TextLog
 
-__all__ = ["MessagesStream", "StreamPlan"]
+__all__ = ["PLAIN_DELTA", "MessagesStream", "StreamPlan"]
 
-_PLAIN_DELTA = frozenset({"content", "role"})
+#: The keys a plain text delta may have (`MessagesStream.takes_text`); `role` is dropped from its chunk.
+PLAIN_DELTA = frozenset({"content", "role"})
 _NOT_FINISHED = (None, "")
 
 
@@ -156,8 +157,7 @@ class MessagesStream:
             return None
         out = [self._chunk({"content": piece})] if piece else []
         if self._trimmer.stopped:
-            self._finished = True
-            out.append(self._chunk(None, "stop"))
+            self._stop(out)
             out.extend(self._end())  # a client-side stop: stop reading (the server would go on)
         return out
 
@@ -211,7 +211,7 @@ class MessagesStream:
         raw = choice.get("delta")
         if (
             type(raw) is not dict
-            or not raw.keys() <= _PLAIN_DELTA
+            or not raw.keys() <= PLAIN_DELTA
             or choice.get("logprobs") is not None
             or choice.get("finish_reason") not in _NOT_FINISHED
             or not self._think.passing_through
@@ -224,9 +224,13 @@ class MessagesStream:
         if content:
             self._text_chunk(content, out)
         if self._trimmer.stopped:
-            self._finished = True
-            out.append(self._chunk(None, "stop"))
+            self._stop(out)
         return out
+
+    def _stop(self, out: list[dict[str, Any]]) -> None:
+        """A stop sequence completed in the text: finished, with a `stop` chunk into `out`."""
+        self._finished = True
+        out.append(self._chunk(None, "stop"))
 
     def _text_chunk(self, content: str, out: list[dict[str, Any]]) -> None:
         """One delta's content through the stop trimmer, into `out` as a content chunk if any of it can show."""
@@ -259,8 +263,7 @@ class MessagesStream:
         if delta or logprobs:
             out.append(self._chunk(delta, logprobs=logprobs))
         if self._trimmer.stopped:
-            self._finished = True
-            out.append(self._chunk(None, "stop"))
+            self._stop(out)
             return out
         reason = finish_reason(choice.get("finish_reason"), kind=self.plan.kind, tools_called=self._tools_called)
         if reason is not None:
