@@ -25,37 +25,28 @@ def seen(model: BaseModel) -> Any:
     return model.model_dump(), model.model_dump(exclude_unset=True), model.model_dump_json(), repr(model)
 
 
-def run(consumer: Any, events: list[bytes]) -> tuple[list[Any], str]:
+def run(consumer: Any, events: list[bytes], convert: Any) -> tuple[list[Any], str]:
+    """Every chunk a user would see (as `seen`), or the error, and the text so far."""
     out: list[Any] = []
     try:
         for data in events:
-            out += [seen(CHAT_CHUNKS(item)) for item in consumer.feed(data)]
+            out += [seen(convert(item)) for item in consumer.feed(data)]
             if consumer.done:
                 break
         else:
-            out += [seen(CHAT_CHUNKS(item)) for item in consumer.finish()]
-    except Exception as err:  # the same error either way (a server's number as content is a TypeError today)
+            out += [seen(convert(item)) for item in consumer.finish()]
+    except Exception as err:  # the same error either way
         out.append((type(err).__name__, str(err)))
     return out, getattr(consumer, "_stream", consumer).partial_text
 
 
 def general(events: list[bytes], stops: tuple[str, ...] = ()) -> tuple[list[Any], str]:
-    stream = MessagesStream(plan(stops), REQUEST)
-    out: list[Any] = []
-    try:
-        for data in events:
-            out += [seen(chat_chunk(item)) for item in stream.feed(data)]
-            if stream.done:
-                break
-        else:
-            out += [seen(chat_chunk(item)) for item in stream.finish()]
-    except Exception as err:  # the same error either way (a server's number as content is a TypeError today)
-        out.append((type(err).__name__, str(err)))
-    return out, stream.partial_text
+    """What the typed client gave before: the state machine's dicts, each validated by `chat_chunk`."""
+    return run(MessagesStream(plan(stops), REQUEST), events, chat_chunk)
 
 
 def typed(events: list[bytes], stops: tuple[str, ...] = ()) -> tuple[list[Any], str]:
-    return run(TypedChatStream(MessagesStream(plan(stops), REQUEST)), events)
+    return run(TypedChatStream(MessagesStream(plan(stops), REQUEST)), events, CHAT_CHUNKS)
 
 
 _PIECES = st.sampled_from(["<think>", "</think>", "Hel", "lo", " ", "\n", "END", "E", "ND", "x", "", "<", "é😀"])
