@@ -211,9 +211,8 @@ def _translated_events(
             for event in translator.finish():
                 yield convert(event)
         except APIError as err:
-            if not translator.done:
-                for event in translator.fail(err):
-                    yield convert(event)
+            for event in translator.fail(err):
+                yield convert(event)
             raise
         on_done(translator.response)
     finally:
@@ -235,9 +234,8 @@ async def _atranslated_events(
             for event in translator.finish():
                 yield convert(event)
         except APIError as err:
-            if not translator.done:
-                for event in translator.fail(err):
-                    yield convert(event)
+            for event in translator.fail(err):
+                yield convert(event)
             raise
         on_done(translator.response)
     finally:

@@ -428,3 +428,11 @@ def test_a_native_stream_cut_short_raises() -> None:
         consumer.feed(json.dumps(raw).encode())
     with pytest.raises(APIError, match="ended before"):
         consumer.finish()
+
+
+def test_an_error_after_the_response_ended_adds_no_second_terminal_event() -> None:
+    translator = ChatToEvents(base())
+    translator.start()
+    translator.feed(chunk({"content": "Done."}))
+    translator.finish()
+    assert translator.done and translator.fail(APIError("late", None)) == []

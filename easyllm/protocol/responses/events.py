@@ -146,7 +146,12 @@ class ChatToEvents:
         return [*out, self._event(kind, response=self.response)]
 
     def fail(self, error: Exception) -> list[dict[str, Any]]:
-        """`response.failed` for an error mid-stream (the item being streamed is kept as it was, incomplete)."""
+        """`response.failed` for an error mid-stream (the item being streamed is kept as it was, incomplete).
+
+        Nothing once the response has ended (completed, or failed already): a stream has one terminal event.
+        """
+        if self.done:
+            return []
         if self._open is not None:
             self._output.append(self._item_body(self._open, "incomplete"))
             self._open = None
