@@ -1,11 +1,12 @@
 """Client CPU without a network: the bench server's canned answers through `httpx.MockTransport`.
 
-`python -m bench.inprocess [A,B,V,R,C,CV] [--profile NAME]` prints CPU per request (A), per token (B, V, R) or
-per embedded text (C: TEI `/embed`, CV: `/v1/embeddings`; 2,000 texts, batches of 32) for raw httpx and for
-easyllm, in one process: no socket, no server process competing for the 2 cores, so the figures
-move by a few percent between runs instead of tens, and the gap between a row and its floor is easyllm's own
-work. Use it to find and check a change; `python -m bench.run` (with a real server and sockets) gives the
-figures the targets are about. `--profile NAME` writes `bench/results/inprocess.prof` (cProfile) for one row.
+`python -m bench.inprocess [A,B,V,R,C,CV,K] [--profile NAME]` prints CPU per request (A), per token (B, V, R),
+per embedded text (C: TEI `/embed`, CV: `/v1/embeddings`; 2,000 texts, batches of 32) or per rerank call (K: 1,000
+documents on TEI's `/rerank`, batches of 32) for raw httpx and for easyllm, in one process: no socket, no server
+process competing for the 2 cores, so the figures move by a few percent between runs instead of tens, and the gap
+between a row and its floor is easyllm's own work. Use it to find and check a change; `python -m bench.run` (with a
+real server and sockets) gives the figures the targets are about. `--profile NAME` writes
+`bench/results/inprocess.prof` (cProfile) for one row.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from bench.clients import MESSAGES, PROMPT, PROMPT_TEXT
 BASE = "http://127.0.0.1:9"
 TOKENS = 1000
 TEXTS = [f"text number {i} to embed" for i in range(2000)]
+DOCUMENTS = [f"document number {i} to rank" for i in range(1000)]
+QUERY = "which document ranks first?"
 BATCH = 32
 
 
@@ -63,6 +66,9 @@ def _handler() -> Callable[[httpx.Request], httpx.Response]:
             return httpx.Response(404, json={"error": "no such route"})
         if path.endswith("embed") or path.endswith("/embeddings"):
             return _embeddings(request)
+        if path == "/rerank":
+            headers, body = _split(server.tei_rerank(len(json.loads(request.content)["texts"])))
+            return httpx.Response(200, content=body, headers=headers)
         streamed = json.loads(request.content).get("stream") or path.endswith("_stream")
         if path.endswith("/responses"):
             return httpx.Response(404, json={"error": "no such route"})
@@ -96,6 +102,16 @@ def _raw_embed(client: httpx.Client, path: str, loads: Callable[[bytes], Any]) -
         body = loads(client.post(f"{BASE}{path}", json={key: TEXTS[start : start + BATCH]}).content)
         vectors.extend(body if path == "/embed" else [item["embedding"] for item in body["data"]])
     return len(vectors)
+
+
+def _raw_rerank(client: httpx.Client, loads: Callable[[bytes], Any]) -> int:
+    """The floor: TEI `/rerank` in batches of 32 in turn, the scores put back in document order."""
+    scores = [0.0] * len(DOCUMENTS)
+    for start in range(0, len(DOCUMENTS), BATCH):
+        texts = DOCUMENTS[start : start + BATCH]
+        for item in loads(client.post(f"{BASE}/rerank", json={"query": QUERY, "texts": texts}).content):
+            scores[start + item["index"]] = item["score"]
+    return len(scores)
 
 
 def rows() -> dict[str, tuple[str, Callable[[], Any]]]:
@@ -169,15 +185,18 @@ def rows() -> dict[str, tuple[str, Callable[[], Any]]]:
         "CV httpx+orjson": ("CV", lambda: _raw_embed(raw, "/v1/embeddings", orjson.loads)),
         "CV easyllm": ("CV", lambda: embed(huggingface.Embedding.create, api_base=f"{BASE}/v1")),
         "CV easyllm.HuggingFace": ("CV", lambda: embed(v1.embeddings.create)),
+        "K httpx": ("K", lambda: _raw_rerank(raw, json.loads)),
+        "K easyllm": ("K", lambda: len(huggingface.Rerank.create(query=QUERY, documents=DOCUMENTS)["results"])),
+        "K easyllm.HuggingFace": ("K", lambda: len(client.rerank.create(query=QUERY, documents=DOCUMENTS).results)),
     }  # fmt: skip
 
 
-_UNITS = {"A": 1, "C": len(TEXTS), "CV": len(TEXTS)}
+_UNITS = {"A": 1, "C": len(TEXTS), "CV": len(TEXTS), "K": 1}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sections", nargs="?", default="A,B,V,R,C,CV")
+    parser.add_argument("sections", nargs="?", default="A,B,V,R,C,CV,K")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", metavar="NAME", help="a row name, such as 'V easyllm.HuggingFace'")
     args = parser.parse_args()
@@ -196,7 +215,8 @@ def main() -> None:
     for name, (section, _) in chosen.items():
         floor = statistics.median(times[f"{section} httpx"])
         value = statistics.median(times[name])
-        unit = {"A": "µs per request", "C": "µs per text", "CV": "µs per text"}.get(section, "µs per token")
+        units = {"A": "µs per request", "C": "µs per text", "CV": "µs per text", "K": "µs per call"}
+        unit = units.get(section, "µs per token")
         print(f"{name:26s} {value:8.1f} {unit:15s} {value / floor:5.2f}×  ({value - floor:+.1f})")
     if args.profile:
         profiler = cProfile.Profile()

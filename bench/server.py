@@ -11,7 +11,8 @@ Routes (HTTP/1.1, keep-alive; streams use chunked encoding, one SSE event per ch
 - `POST /embed` (TEI): one vector per input, after `--embed-latency-ms`; 413 over `--batch-limit` inputs; with
   `--embed-slots N`, at most N batches are embedded at once and the others queue (a server of bounded capacity);
   under a `/d<N>` prefix (`/d16/embed`, `/d16/info`) the vectors have N floats instead of 384;
-- `POST /rerank` (TEI): one `{index, score}` per text, best first, at once (its row measures CPU per call);
+- `POST /rerank` (TEI): one `{index, score}` per text, best first, with `x-compute-tokens` as TEI sends it, at once
+  (its row measures CPU per call);
   413 over `--batch-limit` texts, as TEI;
 - `GET /info`: TEI's (`model_type`), with `max_client_batch_size` and the model id;
 - `POST /v1/chat/completions` (+ `"stream": true`, ending in `data: [DONE]`);
@@ -156,11 +157,11 @@ def openai_embeddings(n: int, b64: bool) -> bytes:
 
 @lru_cache(maxsize=64)
 def tei_rerank(n: int) -> bytes:
-    """TEI's `/rerank` answer: one `{index, score}` per text, best first."""
+    """TEI's `/rerank` answer: one `{index, score}` per text, best first, with the tokens it read in a header."""
     ranks = sorted(
         ({"index": i, "score": round(1.0 / (1 + (i * 37) % n), 6)} for i in range(n)), key=lambda r: -r["score"]
     )
-    return _http("200 OK", json.dumps(ranks).encode())
+    return _http("200 OK", json.dumps(ranks).encode(), extra=f"x-compute-tokens: {n * 8}\r\n")
 
 
 class Server:

@@ -32,7 +32,7 @@ from easyllm.errors import NotFoundError
 from easyllm.protocol.classification import ClassifyArgs, ClassifyCall, ClassifyPlan, classification_response
 from easyllm.protocol.embeddings import BatchLimit, EmbeddingOptions, batch_flow
 from easyllm.protocol.extras import NO_EXTRAS, Extras
-from easyllm.protocol.generation import HTTPCall
+from easyllm.protocol.generation import HTTPCall, Reply
 from easyllm.protocol.models_info import find_model, models_flow, models_list
 from easyllm.protocol.moderation import LabelMap, moderation_response
 from easyllm.protocol.rerank import RerankArgs, RerankCall, RerankPlan, rerank_response
@@ -78,6 +78,32 @@ def _info_call(settings: Settings, dialect: Dialect) -> HTTPCall | None:
     return HTTPCall("GET", url) if url is not None and settings.api_base not in _batch_sizes else None
 
 
+def _first_plan(
+    settings: Settings, make_plan: Planner[P], options: EmbeddingOptions, engine: str
+) -> tuple[Dialect, int, P, HTTPCall | None]:
+    """The plan for the batch limit known so far, and the `/info` call that may teach a smaller one.
+
+    What the server cannot do, and every bad argument, is refused here: before anything is sent.
+    """
+    dialect = probing.current(settings, engine)
+    size = _batch_size(settings, options)
+    return dialect, size, make_plan(dialect, size), _info_call(settings, dialect)
+
+
+def _replanned(
+    settings: Settings,
+    make_plan: Planner[P],
+    options: EmbeddingOptions,
+    dialect: Dialect,
+    planned: tuple[int, P],
+    info: Reply | None,
+) -> tuple[int, P]:
+    """After `/info` answered (or did not): the plan again only when the batch limit it taught differs."""
+    _learn_info(settings, info.body if info is not None else None)
+    size = _batch_size(settings, options)
+    return planned if size == planned[0] else (size, make_plan(dialect, size))
+
+
 def _not_found(model_id: str, url: str) -> NotFoundError:
     response = httpx.Response(404, request=httpx.Request("GET", url))
     return NotFoundError(f"The server does not serve a model {model_id!r}", response=response)
@@ -94,14 +120,11 @@ def _run(
     engine: str,
 ) -> tuple[P, list[TaskBatch]]:
     """Plan (bad arguments refused before any I/O), learn the batch limit once per server, send every batch."""
-    dialect = probing.current(settings, engine)
-    make_plan(dialect, options.batch_size or 1)  # refuses what this server cannot do before anything is sent
-    info = _info_call(settings, dialect)
+    dialect, size, plan, info = _first_plan(settings, make_plan, options, engine)
     if info is not None:
         reply = transport.probe(info)
-        _learn_info(settings, reply.body if reply is not None else None)
-    size = _batch_size(settings, options)
-    plan, limit = make_plan(dialect, size), BatchLimit(size)
+        size, plan = _replanned(settings, make_plan, options, dialect, (size, plan), reply)
+    limit = BatchLimit(size)
     try:
         one = lambda span: drive(batch_flow(plan, span, limit), transport.send)  # noqa: E731
         return plan, list(_in_order(one, plan.batches, options.concurrency, len(plan.batches)))
@@ -194,14 +217,11 @@ async def _arun(
     engine: str,
 ) -> tuple[P, list[TaskBatch]]:
     """Async twin of `_run`."""
-    dialect = probing.current(settings, engine)
-    make_plan(dialect, options.batch_size or 1)
-    info = _info_call(settings, dialect)
+    dialect, size, plan, info = _first_plan(settings, make_plan, options, engine)
     if info is not None:
         reply = await transport.probe(info)
-        _learn_info(settings, reply.body if reply is not None else None)
-    size = _batch_size(settings, options)
-    plan, limit = make_plan(dialect, size), BatchLimit(size)
+        size, plan = _replanned(settings, make_plan, options, dialect, (size, plan), reply)
+    limit = BatchLimit(size)
 
     async def one(span: range) -> TaskBatch:
         return await adrive(batch_flow(plan, span, limit), transport.send)

@@ -146,11 +146,10 @@ def classification_response(plan: ClassifyPlan, batches: Sequence[TaskBatch]) ->
     """
     args = plan.args
     served = next((batch.model for batch in reversed(batches) if batch.model), None)
-    estimate = sum(estimate_tokens(text) for text in args.inputs)
     return {
         "id": f"clf-{uuid.uuid4().hex}",
         "object": "list",
         "model": served or args.model or "tei",
         "data": [item for batch in batches for item in batch.items],
-        "usage": merged_usage(batches, estimate),
+        "usage": merged_usage(batches, lambda: sum(estimate_tokens(text) for text in args.inputs)),
     }

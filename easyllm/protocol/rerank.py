@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard
 
 from easyllm.errors import APIResponseValidationError, InvalidParameterError
 from easyllm.protocol.embeddings import DEFAULT_MAX_PAYLOAD_BYTES, EncodingFormat
@@ -126,12 +126,18 @@ def _ranked_scores(body: object, size: int, route: RerankRoute) -> list[tuple[in
     key = "score" if route == "tei" else "relevance_score"
     pairs: dict[int, float] = {}
     for item in items:
-        index = item.get("index") if isinstance(item, Mapping) else None
-        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size or index in pairs:
+        mapping = type(item) is dict or isinstance(item, Mapping)  # the exact type first: JSON gives dicts
+        index = item.get("index") if mapping else None
+        if not _whole(index) or not 0 <= index < size or index in pairs:
             raise APIResponseValidationError(f"bad or repeated `index` in rerank answer: {str(item)[:200]!r}")
-        value = item.get(key, item.get("score")) if isinstance(item, Mapping) else None
-        pairs[index] = score(value, f"document {index}'s {key}")
+        value = (item[key] if key in item else item.get("score")) if mapping else None
+        pairs[index] = value if type(value) is float else score(value, f"document {index}'s {key}")
     return list(pairs.items())
+
+
+def _whole(value: object) -> TypeGuard[int]:
+    """An int that is not a bool (the exact type is asked first: JSON gives ints)."""
+    return type(value) is int or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _pipeline_scores(body: object, size: int) -> list[float]:
@@ -192,5 +198,5 @@ def rerank_response(plan: RerankPlan, batches: Sequence[TaskBatch]) -> dict[str,
         "object": "list",
         "model": served or args.model or "tei",
         "results": results,
-        "usage": merged_usage(batches, _estimate(args, batches)),
+        "usage": merged_usage(batches, lambda: _estimate(args, batches)),
     }

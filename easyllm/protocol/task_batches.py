@@ -7,7 +7,7 @@ smaller limit kept), so a plan here offers `call`, `split`, `read` and `combine`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -130,11 +130,15 @@ def reply_model(reply: Reply) -> str | None:
     return model if isinstance(model, str) and model else None
 
 
-def merged_usage(batches: Sequence[TaskBatch], estimate: int) -> dict[str, Any]:
-    """Usage of the call: the servers' counts when every batch had one, else `estimate`, flagged as estimated."""
+def merged_usage(batches: Sequence[TaskBatch], estimate: Callable[[], int]) -> dict[str, Any]:
+    """Usage of the call: the servers' counts when every batch had one, else `estimate()`, flagged as estimated.
+
+    The estimate is asked for only when it is used (it reads every text).
+    """
     counts = [batch.tokens for batch in batches]
     if None in counts:
-        return {"prompt_tokens": estimate, "total_tokens": estimate, "estimated": True}
+        guess = estimate()
+        return {"prompt_tokens": guess, "total_tokens": guess, "estimated": True}
     total = sum(count for count in counts if count is not None)
     return {"prompt_tokens": total, "total_tokens": total}
 

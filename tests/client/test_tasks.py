@@ -134,6 +134,35 @@ def test_rerank_answer_with_a_repeated_index_is_refused(shell: str) -> None:
         ts.call(shell, TEI, server, "rerank.create", query="q", documents=["a", "b"])
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [{"index": True, "score": 0.5}],
+        [{"index": "0", "score": 0.5}],
+        [{"index": 2, "score": 0.5}],
+        [{"index": -1, "score": 0.5}],
+        [{"index": 0, "score": "0.5"}],
+        [{"index": 0, "score": False}],
+        [{"index": 0}],
+        ["0.5"],
+    ],
+)
+def test_rerank_answer_with_a_bad_index_or_score_is_refused(shell: str, bad: list[Any]) -> None:
+    server = Recorder({"/rerank": lambda request: httpx.Response(200, json=bad)})
+    with pytest.raises(APIResponseValidationError, match=r"index|number"):
+        ts.call(shell, TEI, server, "rerank.create", query="q", documents=["a", "b"])
+
+
+def test_rerank_integer_scores_are_floats_and_the_server_count_is_the_usage(shell: str) -> None:
+    ranks = [{"index": 1, "score": 1}, {"index": 0, "relevance_score": 0.5, "score": 2}]
+    answer = lambda request: httpx.Response(200, json=ranks, headers={"x-compute-tokens": "7"})  # noqa: E731
+    server = Recorder({"/rerank": answer})
+    result = ts.call(shell, TEI, server, "rerank.create", query="q", documents=["a", "b"])
+    assert [(r.index, r.relevance_score) for r in result.results] == [(0, 2.0), (1, 1.0)]
+    assert all(type(r.relevance_score) is float for r in result.results)
+    assert result.usage.prompt_tokens == 7 and result.usage.model_extra == {}
+
+
 def test_rerank_server_error_is_raised_not_swallowed(shell: str) -> None:
     error = {"error": "Model is not a reranker", "error_type": "Backend"}
     server = Recorder({"/rerank": lambda request: httpx.Response(424, json=error)})

@@ -14,6 +14,7 @@ from openai.types import CreateEmbeddingResponse as OpenAICreateEmbeddingRespons
 import easyllm
 from easyllm import client_resources
 from easyllm.schema import types
+from easyllm.schema.openai import OpenAIObject
 from tests.client import v1_helpers
 from tests.client.fake_tgi import FakeServer
 from tests.client.v1_helpers import V1, V1Runner
@@ -62,6 +63,13 @@ def test_the_openai_route_is_batched_and_merged_in_order(v1: Any) -> None:
     assert [d.index for d in r.data] == list(range(70)) and [d.embedding for d in r.data] == [unit(t) for t in texts]
     assert r.usage.prompt_tokens == 210 and r.model == "tei-model"
     OpenAICreateEmbeddingResponse.model_validate(r.model_dump())
+
+
+def test_embedding_models_look_exactly_like_validated_ones(v1: Any) -> None:
+    r = v1(100)("embeddings", input=[f"text {i}" for i in range(3)], model="m")
+    again = types.embedding_response(r.model_dump())
+    assert repr(r) == repr(again) and r.model_dump_json() == again.model_dump_json()
+    assert [d.model_fields_set for d in r.data] == [d.model_fields_set for d in again.data]
 
 
 def test_client_batch_size_and_the_call_s_own(v1: Any) -> None:
@@ -138,3 +146,20 @@ def test_checked_embeddings_build_what_validation_builds() -> None:
     assert lean.data[0].embedding is value["data"][0]["embedding"]  # the vector is not copied
     merged = types.embeddings_checked({**value, "data": lean.data})
     assert merged.data[1] is lean.data[1] and merged.usage.model_dump()["estimated"] is True
+
+
+def test_checked_embeddings_take_over_items_in_field_order_and_copy_the_rest() -> None:
+    def answer(*items: Any) -> dict[str, Any]:
+        return {"object": "list", "data": list(items), "model": "m", "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+
+    item = {"object": "embedding", "index": 0, "embedding": [0.5]}
+    validated = types.embedding_response(answer(dict(item)))
+    built = types.embeddings_checked(answer(item))
+    assert vars(built.data[0]) is item  # handed over: the protocol's item is the model's own dict
+    assert built == validated and repr(built) == repr(validated)
+    assert built.data[0].model_fields_set == validated.data[0].model_fields_set == {"object", "index", "embedding"}
+    other_order = {"index": 0, "object": "embedding", "embedding": [0.5]}
+    for other in (other_order, OpenAIObject(item), {"index": 0, "embedding": [0.5]}):
+        copied = types.embeddings_checked(answer(other)).data[0]
+        assert vars(copied) is not other and copied == validated.data[0] and repr(copied) == repr(validated.data[0])
+        assert copied.model_fields_set == set(other)

@@ -94,3 +94,16 @@ def test_merge_is_exact_only_when_every_batch_counted_tokens() -> None:
     assert exact["usage"] == {"prompt_tokens": 5, "total_tokens": 5}
     mixed = merge_batches([a, b], a.data + b.data, texts)
     assert mixed["usage"]["estimated"] is True and [d["index"] for d in mixed["data"]] == [0, 1, 2]
+
+
+def test_task_usage_is_the_servers_count_and_estimates_only_when_one_is_missing() -> None:
+    from easyllm.protocol.task_batches import TaskBatch, merged_usage
+
+    counted = [TaskBatch(range(2), [], 3, None), TaskBatch(range(2, 3), [], 4, None)]
+
+    def no_estimate() -> int:
+        raise AssertionError("estimated although every batch was counted")
+
+    assert merged_usage(counted, no_estimate) == {"prompt_tokens": 7, "total_tokens": 7}
+    uncounted = [counted[0], TaskBatch(range(2, 3), [], None, None)]
+    assert merged_usage(uncounted, lambda: 11) == {"prompt_tokens": 11, "total_tokens": 11, "estimated": True}
