@@ -282,7 +282,7 @@ def main() -> None:
         lines += section_g(cfg)
 
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    mode = "quick" if args.quick else "full"
+    mode = "quick" if args.quick else "full" if not args.only else f"sections {args.only}"
     header = [
         "# easyllm benchmark results",
         "",
