@@ -31,15 +31,17 @@ from easyllm.dialects import check_model
 from easyllm.dialects.paths import is_v1, server_root
 from easyllm.errors import APIError, APIStatusError, InvalidParameterError, NotFoundError, server_message
 from easyllm.protocol.generation import HTTPCall
+from easyllm.protocol.messages_stream import MessagesStream
 from easyllm.protocol.responses.build import build_response, new_id, skeleton
 from easyllm.protocol.responses.events import ChatToEvents
 from easyllm.protocol.responses.items import chat_options, to_messages
 from easyllm.protocol.responses.native import NativeEvents, normalise_response
 from easyllm.protocol.responses.request import ResponsesRequest, check_request, refuse_untranslatable
+from easyllm.protocol.sse import EventConsumer
 from easyllm.response_store import ResponseStore, StoredResponse
 from easyllm.schema import responses as schema
 from easyllm.settings import Settings
-from easyllm.streaming import AsyncStream, Stream
+from easyllm.streaming import AsyncStream, ChunkReader, Stream
 from easyllm.transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
@@ -184,6 +186,28 @@ def _same(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+class _ChatForEvents(ChunkReader[Any]):
+    """The translated stream's chat items as the state machine hands them out, plain text deltas as bare text.
+
+    `ChatToEvents` takes a plain delta's text (`MessagesStream.bare_text`) as it would the chunk around it, so the
+    chunk is not built only to be taken apart again (this runs once per token). With add-ons (the cache records
+    chunks) the conversion is wrapped and the stream hands out dicts only.
+    """
+
+    def __call__(self, item: Any) -> Any:
+        """The item as it is: a dict chunk or a plain delta's text."""
+        return item
+
+    def consumer(self, consumer: EventConsumer) -> EventConsumer:
+        """A chat state machine set to hand out plain text bare; any other consumer as it is."""
+        if type(consumer) is MessagesStream:
+            consumer.bare_text = True
+        return consumer
+
+
+_CHAT_FOR_EVENTS = _ChatForEvents()
+
+
 def _not_found(response_id: str, url: str, why: str) -> NotFoundError:
     request = httpx.Request("GET", f"{url}/{response_id}")
     body = {"error": {"message": f"{why}: {response_id!r}", "type": "invalid_request_error", "code": "not_found"}}
@@ -192,7 +216,7 @@ def _not_found(response_id: str, url: str, why: str) -> NotFoundError:
 
 
 def _translated_events(
-    chat: Stream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[[dict[str, Any]], None]
+    chat: Stream[dict[str, Any] | str], translator: ChatToEvents, on_done: Callable[[dict[str, Any]], None]
 ) -> Generator[schema.Event, None, None]:
     """The events of a translated stream (sync); an error mid-stream gives `response.failed`, then raises.
 
@@ -220,7 +244,7 @@ def _translated_events(
 
 
 async def _atranslated_events(
-    chat: AsyncStream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[[dict[str, Any]], None]
+    chat: AsyncStream[dict[str, Any] | str], translator: ChatToEvents, on_done: Callable[[dict[str, Any]], None]
 ) -> AsyncGenerator[schema.Event, None]:
     """Async twin of `_translated_events`."""
     convert = schema.event
@@ -245,7 +269,9 @@ async def _atranslated_events(
 class _EventStream(Stream[schema.Event]):
     """A `Stream` of Responses events over a chat stream (the translated path)."""
 
-    def __init__(self, chat: Stream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[..., None]) -> None:
+    def __init__(
+        self, chat: Stream[dict[str, Any] | str], translator: ChatToEvents, on_done: Callable[..., None]
+    ) -> None:
         # Not Stream.__init__: the responses are the chat stream's; the iterator translates its chunks.
         self.responses, self.response = chat.responses, chat.response
         self._iterator = _translated_events(chat, translator, on_done)
@@ -255,7 +281,7 @@ class _AsyncEventStream(AsyncStream[schema.Event]):
     """An `AsyncStream` of Responses events over a chat stream (the translated path)."""
 
     def __init__(
-        self, chat: AsyncStream[dict[str, Any]], translator: ChatToEvents, on_done: Callable[..., None]
+        self, chat: AsyncStream[dict[str, Any] | str], translator: ChatToEvents, on_done: Callable[..., None]
     ) -> None:
         self.responses, self.response = chat.responses, chat.response
         self._iterator = _atranslated_events(chat, translator, on_done)
@@ -276,7 +302,7 @@ def _native(plan: _Plan, transport: SyncTransport) -> schema.Response | Stream[s
 def _translated(client: HuggingFace, plan: _Plan) -> schema.Response | Stream[schema.Event]:
     job = _translation(plan, client.response_store)
     settings, chat, more = _chat_call(client, job.messages, plan.request.model, plan.request.stream, job.options)
-    result = addons.complete(chat, client.transport(settings), _same, _same, more)
+    result = addons.complete(chat, client.transport(settings), _same, _CHAT_FOR_EVENTS, more)
     base = job.base(plan.request.model or UNNAMED_MODEL)
     if isinstance(result, Stream):
         return _EventStream(result, ChatToEvents(base), job.save)
@@ -347,7 +373,7 @@ async def _anative(plan: _Plan, transport: AsyncTransport) -> schema.Response | 
 async def _atranslated(client: AsyncHuggingFace, plan: _Plan) -> schema.Response | AsyncStream[schema.Event]:
     job = _translation(plan, client.response_store)
     settings, chat, more = _chat_call(client, job.messages, plan.request.model, plan.request.stream, job.options)
-    result = await addons.acomplete(chat, client.transport(settings), _same, _same, more)
+    result = await addons.acomplete(chat, client.transport(settings), _same, _CHAT_FOR_EVENTS, more)
     base = job.base(plan.request.model or UNNAMED_MODEL)
     if isinstance(result, AsyncStream):
         return _AsyncEventStream(result, ChatToEvents(base), job.save)

@@ -86,8 +86,15 @@ class MessagesStream:
 
     # ------------------------------------------------------------ the EventConsumer protocol
 
-    def feed(self, data: bytes) -> list[dict[str, Any]]:
-        """Take one event's data; return the chunks to hand to the caller (possibly none)."""
+    #: Whether a plain text delta's text is handed out as it is (a `str`) instead of in a chunk: set by a reader
+    #: that takes both (the Responses translation's `ChatToEvents`); every other chunk stays a dict.
+    bare_text = False
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Take one event's data; return the chunks to hand to the caller (possibly none).
+
+        The chunks are dicts; with `bare_text`, a plain text delta's text is a `str` instead.
+        """
         if self.done:
             return []
         if data == DONE:
@@ -95,7 +102,7 @@ class MessagesStream:
         event = self._decode(data)
         if event.get("usage"):
             self._usage = event["usage"]
-        out: list[dict[str, Any]] = []
+        out: list[Any] = []
         if self._header is None:
             self._header = self._make_header(event)
             if self._chat:
@@ -201,12 +208,12 @@ class MessagesStream:
                 self._emitted.append(piece)
                 delta["content"] = piece
 
-    def _plain_text(self, choice: dict[str, Any]) -> list[dict[str, Any]] | None:
+    def _plain_text(self, choice: dict[str, Any]) -> list[Any] | None:
         """The chunks of the usual chat choice, or None for any other (the general path then reads it).
 
         The usual choice (once per token) carries only text: its delta has `content` (and perhaps `role`), no
         logprobs, no finish reason, and no `<think>` block is being split. It gives what the general path would,
-        without the reasoning, tool-call and finish-reason steps.
+        without the reasoning, tool-call and finish-reason steps (with `bare_text`, the text itself).
         """
         raw = choice.get("delta")
         if (
@@ -220,14 +227,16 @@ class MessagesStream:
         content = raw.get("content")
         if content is not None and type(content) is not str:
             return None
-        out: list[dict[str, Any]] = []
+        out: list[Any] = []
         if content:
-            self._text_chunk(content, out)
+            piece = self._text_piece(content)
+            if piece:
+                out.append(piece if self.bare_text else self._chunk({"content": piece}))
         if self._trimmer.stopped:
             self._stop(out)
         return out
 
-    def _stop(self, out: list[dict[str, Any]]) -> None:
+    def _stop(self, out: list[Any]) -> None:
         """A stop sequence completed in the text: finished, with a `stop` chunk into `out`."""
         self._finished = True
         out.append(self._chunk(None, "stop"))
@@ -246,7 +255,7 @@ class MessagesStream:
             self._emitted.append(piece)
         return piece
 
-    def _choice(self, choice: dict[str, Any]) -> list[dict[str, Any]]:
+    def _choice(self, choice: dict[str, Any]) -> list[Any]:
         if self._chat and not self._server_reasons:
             plain = self._plain_text(choice)
             if plain is not None:

@@ -1,13 +1,19 @@
-"""`easyllm.typed_stream`: chunks validated straight from the event's JSON equal those of the general path.
+"""The plain-delta fast paths give what the general path gives.
+
+`easyllm.typed_stream`: chunks validated straight from the event's JSON equal those of the general path.
 
 The general path is what the typed client did before: `MessagesStream.feed` and `chat_chunk` on each dict. Chunks
 are compared as users can see them: values, the fields set (`model_dump(exclude_unset=True)`), extra fields.
+`MessagesStream.bare_text` (the Responses translation): the text of a plain delta handed out as a `str` gives the
+same Responses events as the chunk built around it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
@@ -15,6 +21,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from easyllm.protocol.messages_stream import MessagesStream
+from easyllm.protocol.responses.build import skeleton
+from easyllm.protocol.responses.events import ChatToEvents
+from easyllm.protocol.responses.request import check_request
+from easyllm.response_calls import _CHAT_FOR_EVENTS
 from easyllm.schema.types import ChatCompletionChunk, chat_chunk
 from easyllm.typed_stream import CHAT_CHUNKS, TypedChatStream
 from tests.unit.test_messages_stream import REQUEST, plan
@@ -189,3 +199,65 @@ def test_other_consumers_and_samples_keep_the_general_path() -> None:
 def test_what_is_not_a_plain_delta_goes_to_the_state_machine_while_ready(last: bytes) -> None:
     events = [event({"content": "a"}), event({"content": "b"}), last]
     assert typed(events) == general(events)
+
+
+# ---------------------------------------------------------------- plain text handed out bare (the Responses path)
+
+
+def translated(events: list[bytes], stops: tuple[str, ...], bare: bool) -> tuple[list[Any], str, dict[str, Any]]:
+    """The Responses events of a chat stream (ids numbered in order), the error if any, the text, the response."""
+    stream = MessagesStream(plan(stops), REQUEST)
+    stream.bare_text = bare
+    base = skeleton(check_request({"input": "Hi"}), response_id="resp_1", created_at=1.0, model="m")
+    translator = ChatToEvents(base)
+    ids = itertools.count()
+    out: list[Any] = []
+    with patch("easyllm.protocol.responses.events.new_id", lambda prefix: f"{prefix}_{next(ids)}"):
+        try:
+            for data in events:
+                for item in stream.feed(data):
+                    assert bare or type(item) is dict
+                    out += translator.feed(item)
+                if stream.done:
+                    break
+            else:
+                for item in stream.finish():
+                    out += translator.feed(item)
+            out += translator.finish()
+        except Exception as err:  # the same error, and the same `response.failed`, either way
+            out += translator.fail(err)
+            out.append((type(err).__name__, str(err)))
+    return out, stream.partial_text, translator.response
+
+
+@given(
+    st.lists(
+        st.tuples(_DELTAS, st.sampled_from([None, None, None, "", "length"]), _CHOICE_EXTRAS, _EVENT_EXTRAS,
+                  st.sampled_from([0, 0, 1])),
+        max_size=14,
+    ),
+    st.sampled_from([(), ("END",), ("<", "lo w")]),
+    st.sampled_from(["stop", "length", None]),
+    st.booleans(),
+)  # fmt: skip
+def test_bare_text_gives_the_responses_events_of_the_chunks(
+    steps: list[Any], stops: tuple[str, ...], last: str | None, done: bool
+) -> None:
+    events = [event(*step) for step in steps]
+    events += [event({}, last)] if last else []
+    events += [b"[DONE]"] if done else []
+    assert translated(events, stops, bare=True) == translated(events, stops, bare=False)
+
+
+def test_plain_deltas_are_handed_out_bare_and_everything_else_as_chunks() -> None:
+    stream = MessagesStream(plan(("END",)), REQUEST)
+    assert _CHAT_FOR_EVENTS.consumer(stream) is stream and stream.bare_text
+    events = [event({"role": "assistant", "content": "Hel"}), event({"content": "lo"}), event({"content": "E"})]
+    events += [event({"reasoning_content": "hm"}), event({"content": "ND more"})]
+    items = [item if isinstance(item, str) else "chunk" for data in events for item in stream.feed(data)]
+    # The role chunk; "Hel" while the stream still looks for a `<think>` at the start; "lo" bare; "E" held back
+    # (it may begin the stop sequence); the server's reasoning; after it every delta takes the general path.
+    assert items == ["chunk", "chunk", "lo", "chunk", "chunk"]
+    assert stream.done and stream.partial_text == "Hello"  # the stop sequence completed: the end chunk, no more
+    general_stream = MessagesStream(plan(()), REQUEST)
+    assert all(type(item) is dict for data in events for item in general_stream.feed(data))  # not set: chunks

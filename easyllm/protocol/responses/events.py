@@ -108,8 +108,14 @@ class ChatToEvents:
             self._event("response.in_progress", response=self._snapshot()),
         ]
 
-    def feed(self, chunk: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The events of one chat chunk (a usage chunk gives none; its usage is kept for the end)."""
+    def feed(self, chunk: Mapping[str, Any] | str) -> list[dict[str, Any]]:
+        """The events of one chat chunk (a usage chunk gives none; its usage is kept for the end).
+
+        A `str` is the text of a plain text delta, handed out bare by the stream state machine
+        (`MessagesStream.bare_text`): the same events as the chunk the machine would have built around it.
+        """
+        if isinstance(chunk, str):
+            return self._text("message", chunk, None)
         if chunk.get("usage"):
             self._usage = chunk["usage"]
         model = chunk.get("model")
