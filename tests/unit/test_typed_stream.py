@@ -82,22 +82,31 @@ def event(delta: Any, reason: Any = None, choice_extra: Any = None, extra: Any =
     return json.dumps({"id": "s", "created": 1, "model": "m", "choices": [choice], **(extra or {})}).encode()
 
 
-@given(
-    st.lists(
-        st.tuples(_DELTAS, st.sampled_from([None, None, None, "", "length"]), _CHOICE_EXTRAS, _EVENT_EXTRAS,
-                  st.sampled_from([0, 0, 1])),
-        max_size=14,
-    ),
-    st.sampled_from([(), ("END",), ("<", "lo w")]),
-    st.sampled_from(["stop", "length", None]),
-    st.booleans(),
-)  # fmt: skip
-def test_typed_chunks_are_the_general_path_s_chunks(
-    steps: list[Any], stops: tuple[str, ...], last: str | None, done: bool
-) -> None:
+def _stream(steps: list[Any], last: str | None, done: bool) -> list[bytes]:
     events = [event(*step) for step in steps]
     events += [event({}, last)] if last else []
-    events += [b"[DONE]"] if done else []
+    return events + ([b"[DONE]"] if done else [])
+
+
+#: A random stream's events, and the stop sequences it is read with.
+_STREAMS = st.tuples(
+    st.builds(
+        _stream,
+        st.lists(
+            st.tuples(_DELTAS, st.sampled_from([None, None, None, "", "length"]), _CHOICE_EXTRAS, _EVENT_EXTRAS,
+                      st.sampled_from([0, 0, 1])),
+            max_size=14,
+        ),
+        st.sampled_from(["stop", "length", None]),
+        st.booleans(),
+    ),
+    st.sampled_from([(), ("END",), ("<", "lo w")]),
+)  # fmt: skip
+
+
+@given(_STREAMS)
+def test_typed_chunks_are_the_general_path_s_chunks(stream: tuple[list[bytes], tuple[str, ...]]) -> None:
+    events, stops = stream
     assert typed(events, stops) == general(events, stops)
 
 
@@ -230,22 +239,9 @@ def translated(events: list[bytes], stops: tuple[str, ...], bare: bool) -> tuple
     return out, stream.partial_text, translator.response
 
 
-@given(
-    st.lists(
-        st.tuples(_DELTAS, st.sampled_from([None, None, None, "", "length"]), _CHOICE_EXTRAS, _EVENT_EXTRAS,
-                  st.sampled_from([0, 0, 1])),
-        max_size=14,
-    ),
-    st.sampled_from([(), ("END",), ("<", "lo w")]),
-    st.sampled_from(["stop", "length", None]),
-    st.booleans(),
-)  # fmt: skip
-def test_bare_text_gives_the_responses_events_of_the_chunks(
-    steps: list[Any], stops: tuple[str, ...], last: str | None, done: bool
-) -> None:
-    events = [event(*step) for step in steps]
-    events += [event({}, last)] if last else []
-    events += [b"[DONE]"] if done else []
+@given(_STREAMS)
+def test_bare_text_gives_the_responses_events_of_the_chunks(stream: tuple[list[bytes], tuple[str, ...]]) -> None:
+    events, stops = stream
     assert translated(events, stops, bare=True) == translated(events, stops, bare=False)
 
 
