@@ -243,6 +243,40 @@ class Embedding(BaseModel):
     embedding: list[float] | str
 
 
+#: pydantic's own slot for a model's set of fields given (a member descriptor of its `BaseModel`).
+_FIELDS_SET_SLOT: Any = _PydanticModel.__dict__["__pydantic_fields_set__"]
+
+
+class _FieldsSetOnDemand:
+    """`Embedding.__pydantic_fields_set__`: made on first use for a model whose every field was given.
+
+    `_lean(..., adopt=True)` leaves the slot empty (every field is set, by the condition of adopting), so a vector's
+    model carries no set of its own until something asks for it: one object fewer per vector for the garbage
+    collector to count. Reading, setting and deleting otherwise go to pydantic's own slot, as without it.
+    """
+
+    def __get__(self, model: _PydanticModel | None, owner: type[_PydanticModel] | None = None) -> Any:
+        if model is None:
+            return self
+        try:
+            return _FIELDS_SET_SLOT.__get__(model, owner)
+        except AttributeError:
+            fields = set(type(model).model_fields)
+            _FIELDS_SET_SLOT.__set__(model, fields)
+            return fields
+
+    def __set__(self, model: _PydanticModel, value: set[str]) -> None:
+        _FIELDS_SET_SLOT.__set__(model, value)
+
+    def __delete__(self, model: _PydanticModel) -> None:
+        _FIELDS_SET_SLOT.__delete__(model)
+
+
+Embedding.__pydantic_fields_set__ = _FieldsSetOnDemand()  # type: ignore[assignment]
+#: The models whose field set `_lean` leaves to be made on demand when it adopts a dict.
+_FIELDS_SET_ON_DEMAND = frozenset({Embedding})
+
+
 class EmbeddingUsage(BaseModel):
     """Tokens read by an embedding call."""
 
@@ -283,8 +317,9 @@ def embeddings_checked(value: dict[str, Any]) -> CreateEmbeddingResponse:
     Items are dicts with an int `index` and a vector that is a list of floats or a base64 string (or `Embedding`s
     already built, when batches are merged); validating 10,000 x 384 floats again would cost more than reading
     them. The items are handed over: a plain dict that names every field in `Embedding`'s order (what the protocol
-    code builds) becomes the model's own `__dict__`, so a vector costs one model and its field set, not a second
-    dict too (fewer objects for the garbage collector to count and walk). The usage is validated (it is small).
+    code builds) becomes the model's own `__dict__` and its field set is made only if asked for, so a vector costs
+    one model, not a second dict and a set too (fewer objects for the garbage collector to count and walk). The
+    usage is validated (it is small).
     """
     data = [item if type(item) is Embedding else _lean(Embedding, item, adopt=True) for item in value["data"]]
     usage = validate(EmbeddingUsage, value["usage"])
@@ -312,7 +347,8 @@ def _lean(cls: type[L], values: dict[str, Any], adopt: bool = False) -> L:
     model = cls.__new__(cls)
     adopted = adopt and type(values) is dict and tuple(values) == _FIELD_ORDER[cls]
     object.__setattr__(model, "__dict__", values if adopted else {**defaults, **values})
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
+    if not (adopted and cls in _FIELDS_SET_ON_DEMAND):
+        object.__setattr__(model, "__pydantic_fields_set__", set(values))
     object.__setattr__(model, "__pydantic_extra__", {})
     object.__setattr__(model, "__pydantic_private__", None)
     return model

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import json
+import pickle
 from typing import Any
 
 import httpx
+import pydantic
 import pytest
 from openai.types import CreateEmbeddingResponse as OpenAICreateEmbeddingResponse
 
@@ -163,3 +166,27 @@ def test_checked_embeddings_take_over_items_in_field_order_and_copy_the_rest() -
         copied = types.embeddings_checked(answer(other)).data[0]
         assert vars(copied) is not other and copied == validated.data[0] and repr(copied) == repr(validated.data[0])
         assert copied.model_fields_set == set(other)
+
+
+def test_an_adopted_vector_model_makes_its_field_set_on_demand_and_behaves_as_a_validated_one() -> None:
+    def answer(*items: Any) -> dict[str, Any]:
+        return {"object": "list", "data": list(items), "model": "m", "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+
+    items = [{"object": "embedding", "index": i, "embedding": [v]} for i, v in enumerate((0.5, 0.25))]
+    first, second = types.embeddings_checked(answer(*items)).data
+    slot = pydantic.BaseModel.__dict__["__pydantic_fields_set__"]
+    with pytest.raises(AttributeError):  # nothing made per vector until asked for
+        slot.__get__(second, types.Embedding)
+    validated = types.Embedding.model_validate({"object": "embedding", "index": 0, "embedding": [0.5]})
+    assert first.model_fields_set == validated.model_fields_set
+    assert first.model_fields_set is first.model_fields_set  # made once, then kept
+    first.note = "extra"  # an extra field given later joins this model's set only
+    assert first.model_fields_set == {"object", "index", "embedding", "note"}
+    assert second.model_fields_set == {"object", "index", "embedding"}
+    assert first.model_dump(exclude_unset=True) == {**items[0], "note": "extra"}
+    for again in (copy.copy(second), copy.deepcopy(second), pickle.loads(pickle.dumps(second))):
+        assert again == second and again.model_fields_set == second.model_fields_set
+    updated = second.model_copy(update={"index": 7})
+    assert updated.index == 7 and second.index == 1 and updated.model_fields_set == second.model_fields_set
+    partial = types.Embedding.model_construct(index=2, embedding=[1.0])  # pydantic's own paths set the slot
+    assert partial.model_fields_set == {"index", "embedding"}
