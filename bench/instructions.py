@@ -7,12 +7,14 @@ is the row's instructions per request (A), per token (B, V, R), per embedded tex
 printed with its ratio to the row's floor.
 
 What it is for: a count depends on the code, the inputs and the interpreter, not on what else the machine is
-doing, so it tells a 2 % change apart on a machine whose timings move by 20 % between runs (it still moves by
-about 1 % where worker threads and the garbage collector meet at different moments). What it cannot see is the
+doing, so it tells a change of a few percent apart on a machine whose timings move by 20 % between runs. The same
+command repeats within 1 %; the rows whose batches run in worker threads (C, CV, K) differed by up to 5 % between
+the whole table and a run of their section alone, as the garbage collector meets the threads at other moments, so
+count before and after the same way. What it cannot see is the
 time an instruction takes: cache misses, system calls, waiting for the GIL. Work that touches much memory
 (allocating and freeing millions of floats, the collector walking vectors) costs more time per instruction than
 parsing does, so the ratios here are lower than those of CPU time in `bench.run`, which are what the targets are
-about. Needs valgrind (`apt-get install valgrind`); a row takes 20 to 60 s, the whole table about 12 minutes
+about. Needs valgrind (`apt-get install valgrind`); a row takes 20 to 60 s, the whole table about 8 minutes
 with two jobs.
 """
 
