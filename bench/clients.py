@@ -11,7 +11,9 @@ Every adapter builds its client once (pooled connections, as a real program woul
 - `rerank(query, documents)`: one relevance score per document, in input order.
 
 `httpx` is the floor: a pooled `httpx.Client`, `json.loads` per response and per SSE line, nothing else
-(`httpx+orjson`: the same with `orjson.loads`, the second floor for decoding-bound rows).
+(`httpx+orjson`: the same with `orjson.loads`, the second floor for decoding-bound rows; `httpx-transport`: the
+embedding requests sent straight to httpx's `HTTPTransport`, below the `Client` layer, bodies made and read with
+orjson: the least CPU httpx can spend on a batch, the third floor of the embedding rows, not a way to use it).
 
 Adding a row for a new easyllm path: give the easyllm adapters a callable (returning None when the branch lacks
 the path), give `raw_httpx` the floor's callable, and add the scenario to `bench.worker.SCENARIOS` and a section in
@@ -151,6 +153,49 @@ def raw_httpx(base: str, concurrency: int = 1, decoder: str = "json") -> Adapter
     a.chat, a.stream, a.stream_v1 = chat, stream, stream_v1
     a.responses = stream_v1  # the floor for the Responses API translated over chat: the same chat stream read raw
     a.embed, a.embed_v1, a.rerank = batched(post_batch), batched(post_batch_v1), rerank
+    return a
+
+
+def raw_transport(base: str, concurrency: int) -> Adapter:
+    """Embeddings sent straight to `httpx.HTTPTransport`: no `Client` (redirects, cookies, auth, hooks, proxies).
+
+    What is left is the least CPU httpx can spend per batch (h11, httpcore's pool, the socket) and orjson's; a
+    floor for the embedding rows, not a way to use httpx (nothing of what `Client` does for a caller is done).
+    """
+    import httpx
+    import orjson
+
+    transport = httpx.HTTPTransport()
+    timeout = httpx.Timeout(600).as_dict()
+    a = Adapter()
+
+    def post(url: str, body: Any) -> Any:
+        content = orjson.dumps(body)
+        request = httpx.Request(
+            "POST", url, content=content, headers={"content-type": "application/json"}, extensions={"timeout": timeout}
+        )
+        response = transport.handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code} from {url}")
+        return orjson.loads(response.content)
+
+    def batched(post_batch: Callable[[list[str]], list[Any]]) -> Callable[[list[str]], list[Any]]:
+        def embed(texts: list[str]) -> list[Any]:
+            batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
+            with ThreadPoolExecutor(concurrency) as pool:
+                return [v for part in pool.map(post_batch, batches) for v in part]
+
+        return embed
+
+    embed_url, v1_url = httpx.URL(f"{base}/embed"), httpx.URL(f"{base}/v1/embeddings")
+    a.embed = batched(lambda batch: post(embed_url, {"inputs": batch, "normalize": True}))  # type: ignore[no-any-return]
+    a.embed_v1 = batched(
+        lambda batch: [item["embedding"] for item in post(v1_url, {"input": batch, "model": "bench/tiny"})["data"]]
+    )
     return a
 
 

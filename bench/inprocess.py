@@ -25,6 +25,8 @@ from bench import server
 from bench.clients import MESSAGES, PROMPT, PROMPT_TEXT
 
 BASE = "http://127.0.0.1:9"
+# The TEI rows' base: a server that answers `/info` as TEI is taken for TEI (and refuses chat) from then on.
+TEI = "/tei"
 TOKENS = 1000
 TEXTS = [f"text number {i} to embed" for i in range(2000)]
 DOCUMENTS = [f"document number {i} to rank" for i in range(1000)]
@@ -58,7 +60,7 @@ def _handler() -> Callable[[httpx.Request], httpx.Response]:
     sse = {"content-type": "text/event-stream"}
 
     def handle(request: httpx.Request) -> httpx.Response:
-        path = request.url.path
+        path = request.url.path.removeprefix(TEI)
         if request.method == "GET" and path == "/info":  # TEI's: clients that ask take its `/embed` route
             info = {"model_id": server.MODEL, "model_type": {"embedding": {"pooling": "mean"}}}
             return httpx.Response(200, json={**info, "max_client_batch_size": BATCH})
@@ -122,11 +124,11 @@ def rows() -> dict[str, tuple[str, Callable[[], Any]]]:
 
     handler = _handler()
     raw = httpx.Client(transport=httpx.MockTransport(handler))
-    pooled = transport.new_http_client()
-    pooled._transport = httpx.MockTransport(handler)
+    pooled = transport.new_http_client(httpx.MockTransport(handler))
     transport._sync_pool[BASE] = pooled  # the facade's pool for this origin
     huggingface.api_base, huggingface.prompt_builder = BASE, "chatml"
     client = easyllm.HuggingFace(base_url=BASE, api_key="-", http_client=pooled)
+    tei = easyllm.HuggingFace(base_url=BASE + TEI, api_key="-", http_client=pooled)
     v1 = easyllm.HuggingFace(base_url=f"{BASE}/v1", api_key="-", engine="vllm", http_client=pooled)
     translated = easyllm.HuggingFace(base_url=f"{BASE}/v1", api_key="-", engine="llama-cpp-python", http_client=pooled)
     generate = {"inputs": PROMPT, "parameters": {"max_new_tokens": 32, "details": True}}
@@ -152,6 +154,7 @@ def rows() -> dict[str, tuple[str, Callable[[], Any]]]:
     chat = {"model": "bench/tiny", "messages": MESSAGES, "max_tokens": TOKENS, "stream": True}
     short = {**chat, "max_tokens": 32, "stream": False}
     router = {**chat, "api_base": f"{BASE}/v1", "engine": "router"}
+    ranked = {"query": QUERY, "documents": DOCUMENTS}
 
     import orjson
 
@@ -179,15 +182,15 @@ def rows() -> dict[str, tuple[str, Callable[[], Any]]]:
         "R easyllm.HuggingFace": ("R", deltas),
         "C httpx": ("C", lambda: _raw_embed(raw, "/embed", json.loads)),
         "C httpx+orjson": ("C", lambda: _raw_embed(raw, "/embed", orjson.loads)),
-        "C easyllm": ("C", lambda: embed(huggingface.Embedding.create)),
-        "C easyllm.HuggingFace": ("C", lambda: embed(client.embeddings.create)),
+        "C easyllm": ("C", lambda: embed(huggingface.Embedding.create, api_base=BASE + TEI)),
+        "C easyllm.HuggingFace": ("C", lambda: embed(tei.embeddings.create)),
         "CV httpx": ("CV", lambda: _raw_embed(raw, "/v1/embeddings", json.loads)),
         "CV httpx+orjson": ("CV", lambda: _raw_embed(raw, "/v1/embeddings", orjson.loads)),
         "CV easyllm": ("CV", lambda: embed(huggingface.Embedding.create, api_base=f"{BASE}/v1")),
         "CV easyllm.HuggingFace": ("CV", lambda: embed(v1.embeddings.create)),
         "K httpx": ("K", lambda: _raw_rerank(raw, json.loads)),
-        "K easyllm": ("K", lambda: len(huggingface.Rerank.create(query=QUERY, documents=DOCUMENTS)["results"])),
-        "K easyllm.HuggingFace": ("K", lambda: len(client.rerank.create(query=QUERY, documents=DOCUMENTS).results)),
+        "K easyllm": ("K", lambda: len(huggingface.Rerank.create(**ranked, api_base=BASE + TEI)["results"])),
+        "K easyllm.HuggingFace": ("K", lambda: len(tei.rerank.create(**ranked).results)),
     }  # fmt: skip
 
 

@@ -397,7 +397,9 @@ def section_c(cfg: Config, base: str) -> list[str]:
         f"{requests} requests needed; ideal at easyllm's default concurrency {DEFAULT_CONCURRENCY} = "
         f"{requests} × {latency * 1000:g} ms ÷ {DEFAULT_CONCURRENCY} = {ideal:.2f} s; sequential batches ≥ "
         f"{sequential:.2f} s. Targets: client CPU ≤ 0.6× raw httpx + `json` decoding the same answers, wall ≤ 1.2× "
-        "ideal on a quiet machine. Two floors: raw httpx with 8 threads decoding with `json`, and with `orjson`. "
+        "ideal on a quiet machine. Two floors: raw httpx with 8 threads decoding with `json`, and with `orjson`; "
+        "and, for reference, httpx's transport driven directly (no `Client` layer) with orjson, the least CPU httpx "
+        "can spend per batch. "
         "384 floats is a MiniLM-sized answer (~120 kB of JSON per batch: decoding is real client work); 16 floats "
         "isolates batching and concurrency. On `/v1/embeddings` the raw floors ask for floats (what a user writes); "
         "easyllm asks for base64 and returns floats; the openai SDK (sequential batches, as a user writes it) asks "
@@ -411,13 +413,14 @@ def section_c(cfg: Config, base: str) -> list[str]:
         "httpx-seq": "httpx, sequential batches",
         "httpx": f"httpx + json, {DEFAULT_CONCURRENCY} threads",
         "httpx+orjson": f"httpx + orjson, {DEFAULT_CONCURRENCY} threads",
+        "httpx-transport": f"httpx's transport + orjson (no `Client`), {DEFAULT_CONCURRENCY} threads",
     }
-    tei = ["httpx-seq", "httpx", "httpx+orjson", *EASYLLM, "huggingface_hub"]
-    v1 = ["httpx", "httpx+orjson", *EASYLLM, "openai"]
+    tei = ["httpx-seq", "httpx", "httpx+orjson", "httpx-transport", *EASYLLM, "huggingface_hub"]
+    v1 = ["httpx", "httpx+orjson", "httpx-transport", *EASYLLM, "openai"]
     cases = [
         ("`/embed`", 384, "", "embed", tei),
         ("`/v1/embeddings`", 384, "", "embed_v1", v1),
-        ("`/embed`", 16, "/d16", "embed", ["httpx", *EASYLLM]),
+        ("`/embed`", 16, "/d16", "embed", ["httpx", "httpx-transport", *EASYLLM]),
     ]
     keys = ["wall", "cpu", "max_in_flight"]
     for route, dim, prefix, scenario, clients in cases:

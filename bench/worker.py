@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from bench.clients import ADAPTERS, Adapter, raw_httpx
+from bench.clients import ADAPTERS, Adapter, raw_httpx, raw_transport
 
 
 def cpu() -> float:
@@ -185,6 +185,8 @@ def main() -> None:
         adapter = raw_httpx(base, params.get("concurrency", 1), decoder)
     elif name == "httpx-seq":
         adapter = raw_httpx(base, 1)
+    elif name == "httpx-transport":
+        adapter = raw_transport(base, params.get("concurrency", 1))
     else:
         adapter = ADAPTERS[name](base)
     needs, run = SCENARIOS[scenario]

@@ -10,28 +10,37 @@ import httpx
 import pytest
 
 from easyllm.clients import huggingface
+from easyllm.transport import new_async_http_client, new_http_client
 from tests.client.fake_tgi import FakeServer
 
 BASE = "http://tgi.test"
 
 
 class Runner:
-    """Calls the facade through one shell against a `FakeServer`."""
+    """Calls the facade through one shell against a `FakeServer`.
 
-    def __init__(self, shell: str, server: FakeServer) -> None:
+    The client is made as easyllm makes its own (`new_http_client`), so whole answers take the direct path to the
+    transport; a caller's own `httpx.Client` (every request through `send`) is what `task_servers`,
+    `pool_helpers` and the `easyllm.HuggingFace` tests hand in.
+    """
+
+    def __init__(self, shell: str, server: FakeServer, own: bool = True) -> None:
         self.shell = shell
         self.server = server
+        self.own = own  # False: a caller's own httpx client
 
     def __call__(self, api: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("api_base", BASE)
         if self.shell == "sync":
-            huggingface.http_client = httpx.Client(transport=httpx.MockTransport(self.server))
+            mock = httpx.MockTransport(self.server)
+            huggingface.http_client = new_http_client(mock) if self.own else httpx.Client(transport=mock)
             result = api.create(**kwargs)
             return list(result) if kwargs.get("stream") else result
         return asyncio.run(self._async(api, kwargs))
 
     async def _async(self, api: Any, kwargs: dict[str, Any]) -> Any:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(self.server)) as client:
+        mock = httpx.MockTransport(self.server)
+        async with new_async_http_client(mock) if self.own else httpx.AsyncClient(transport=mock) as client:
             huggingface.async_http_client = client
             result = await api.acreate(**kwargs)
             if kwargs.get("stream"):
@@ -46,7 +55,7 @@ def shell(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_runner(shell: str) -> Callable[..., Runner]:
-    def make(*responses: Callable[[httpx.Request], httpx.Response]) -> Runner:
-        return Runner(shell, FakeServer(list(responses)))
+    def make(*responses: Callable[[httpx.Request], httpx.Response], own: bool = True) -> Runner:
+        return Runner(shell, FakeServer(list(responses)), own)
 
     return make

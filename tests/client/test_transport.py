@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import http.server
+import json
 import logging
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import httpx
 import pytest
 
-from easyllm import errors
+from easyllm import errors, transport
 from easyllm.clients import huggingface
 from easyllm.settings import resolve_settings
+from easyllm.transport import new_async_http_client, new_http_client
 from tests.client.fake_tgi import generate_body, reply
 from tests.client.test_chat import chat
 
 TOKEN = "hf_" + "S3cr3tT0k3n" * 3
+BASE = "http://tgi.test"
 
 OK = reply(json_body=generate_body("fine"))
 
@@ -155,17 +162,23 @@ def test_no_token_no_authorization_header(make_runner: Any) -> None:
     assert "authorization" not in run.server.requests[0].headers
 
 
-def test_authorization_is_not_sent_to_another_host_after_a_redirect(make_runner: Any) -> None:
+@pytest.mark.parametrize("own", [True, False], ids=["easyllm-client", "caller-client"])
+def test_authorization_is_not_sent_to_another_host_after_a_redirect(make_runner: Any, own: bool) -> None:
+    """httpx follows the redirect and drops the token; on easyllm's own client the redirected request is sent again
+    through `send` (the first answer was only a redirect), on a caller's it goes through `send` at once."""
+
     def route(request: httpx.Request) -> httpx.Response:
         if request.url.host == "tgi.test":
             return httpx.Response(307, headers={"location": "http://elsewhere.test/generate"})
         return OK(request)
 
-    run = make_runner(route)
-    chat(run, api_key=TOKEN)
-    first, second = run.server.requests
-    assert first.headers["authorization"] == f"Bearer {TOKEN}"
-    assert second.url.host == "elsewhere.test" and "authorization" not in second.headers
+    run = make_runner(route, own=own)
+    assert chat(run, api_key=TOKEN).choices[0].message.content == "fine"
+    *here, there = run.server.requests
+    assert [r.url.host for r in here] == ["tgi.test"] * (2 if own else 1)
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in here)
+    assert there.url.host == "elsewhere.test" and "authorization" not in there.headers
+    assert there.content == here[0].content  # a 307 keeps the method and the body
 
 
 def test_model_collection_url_appends_the_model(make_runner: Any) -> None:
@@ -221,11 +234,29 @@ def test_an_answer_with_python_s_nan_and_big_integers_reads_as_before(make_runne
     assert r["choices"][0]["message"]["content"] == "ok"
 
 
-@pytest.mark.parametrize("header", ["set-cookie", "Set-Cookie"])
-def test_easyllm_s_own_clients_keep_cookies_a_server_sets(header: str) -> None:
-    """Answers without cookies skip httpx's cookie parsing; one that sets a cookie is still remembered and sent."""
-    from easyllm.transport import new_http_client
+def _three_calls_on_one_client(shell: str, handler: Callable[[httpx.Request], httpx.Response]) -> Any:
+    """Three chat calls through the facade on one client made as easyllm makes its own; returns the client."""
+    kwargs: dict[str, Any] = {"api_base": BASE, "messages": [{"role": "user", "content": "Hi"}]}
+    kwargs["prompt_builder"] = "chatml"
+    if shell == "sync":
+        huggingface.http_client = client = new_http_client(httpx.MockTransport(handler))
+        for _ in range(3):
+            huggingface.ChatCompletion.create(**kwargs)
+        return client
 
+    async def calls() -> httpx.AsyncClient:
+        async with new_async_http_client(httpx.MockTransport(handler)) as client:
+            huggingface.async_http_client = client
+            for _ in range(3):
+                await huggingface.ChatCompletion.acreate(**kwargs)
+        return client
+
+    return asyncio.run(calls())
+
+
+@pytest.mark.parametrize("header", ["set-cookie", "Set-Cookie"])
+def test_easyllm_s_own_clients_keep_cookies_a_server_sets(shell: str, header: str) -> None:
+    """Answers without cookies skip httpx's cookie parsing; one that sets a cookie is still remembered and sent."""
     seen: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -233,9 +264,110 @@ def test_easyllm_s_own_clients_keep_cookies_a_server_sets(header: str) -> None:
         headers = {header: "session=abc; Path=/"} if len(seen) == 2 else {}
         return httpx.Response(200, json=generate_body("ok"), headers=headers)
 
-    client = new_http_client()
-    client._transport = httpx.MockTransport(handler)
-    for _ in range(3):
-        client.post("http://127.0.0.1:9/generate", json={})
+    client = _three_calls_on_one_client(shell, handler)
     assert seen == [None, None, "session=abc"]
     assert client.headers["user-agent"].startswith("easyllm/")
+
+
+def test_httpx_s_request_log_is_written_when_it_is_on(make_runner: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """With the `httpx` logger at INFO, whole answers go through `send`, which writes that log."""
+    run = make_runner(OK)
+    with caplog.at_level(logging.INFO, logger="httpx"):
+        chat(run)
+    lines = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert lines == ['HTTP Request: POST http://tgi.test "HTTP/1.1 200 OK"']
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(make_runner: Any) -> None:
+    """httpx's `send` makes Basic auth from a URL's user and password; such a request does not skip it."""
+    run = make_runner(OK)
+    chat(run, api_base="http://user:pw@tgi.test")
+    assert run.server.requests[0].headers["authorization"] == "Basic dXNlcjpwdw=="
+
+
+def test_an_error_answer_read_directly_has_its_request_and_elapsed_time(make_runner: Any) -> None:
+    run = make_runner(reply(400, json_body={"error": "bad"}))
+    with pytest.raises(errors.BadRequestError) as info:
+        chat(run)
+    response = info.value.response
+    assert response.request.url == "http://tgi.test" and response.elapsed.total_seconds() >= 0
+
+
+def test_a_transport_error_keeps_its_request(make_runner: Any) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    run = make_runner(refuse)
+    with pytest.raises(errors.APIConnectionError, match="ConnectError: refused") as info:
+        chat(run, max_retries=0)
+    cause = info.value.__cause__
+    assert isinstance(cause, httpx.ConnectError) and cause.request.url == "http://tgi.test"
+
+
+def test_a_closed_client_refuses_as_httpx_does(shell: str) -> None:
+    kwargs: dict[str, Any] = {"api_base": BASE, "messages": [{"role": "user", "content": "Hi"}], "max_retries": 0}
+    kwargs["prompt_builder"] = "chatml"
+    with pytest.raises(RuntimeError, match="client has been closed"):
+        if shell == "sync":
+            huggingface.http_client = new_http_client(httpx.MockTransport(OK))
+            huggingface.http_client.close()
+            huggingface.ChatCompletion.create(**kwargs)
+        else:
+
+            async def closed() -> None:
+                huggingface.async_http_client = client = new_async_http_client(httpx.MockTransport(OK))
+                await client.aclose()
+                await huggingface.ChatCompletion.acreate(**kwargs)
+
+            asyncio.run(closed())
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """An HTTP proxy that answers every request itself, recording the request line it was sent."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        self.seen.append(self.requestline)
+        body = json.dumps(generate_body("proxied")).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+
+def test_a_proxy_named_by_the_environment_is_used(shell: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """easyllm's pooled clients send through `HTTP_PROXY` (httpx mounts it; no request skips `send` then)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Proxy.seen = []
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    kwargs: dict[str, Any] = {"api_base": "http://through-proxy.test", "messages": [{"role": "user", "content": "Hi"}]}
+    kwargs["prompt_builder"] = "chatml"
+    try:
+        if shell == "sync":
+            answer = huggingface.ChatCompletion.create(**kwargs)
+            transport.close_pools()
+        else:
+
+            async def call() -> Any:
+                try:
+                    return await huggingface.ChatCompletion.acreate(**kwargs)
+                finally:
+                    await transport.aclose_pools()
+
+            answer = asyncio.run(call())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert answer.choices[0].message.content == "proxied"
+    assert _Proxy.seen == ["POST http://through-proxy.test/ HTTP/1.1"]
