@@ -358,11 +358,14 @@ _T = TypeVar("_T", httpx.BaseTransport, httpx.AsyncBaseTransport)
 def _direct(transport: _T | None, client: httpx.Client | httpx.AsyncClient, request: httpx.Request) -> _T | None:
     """The client's own `transport` when `request` may go to it without `client.send`, else None.
 
-    Only easyllm's own clients have one, and only when nothing `send` adds applies: no auth (none is set on them;
-    credentials in the URL would make one), no event hooks (none), no proxy (then there is no direct transport),
-    `httpx`'s own request log not enabled (it is written by `send`), the client open (`send` raises).
+    Only easyllm's own clients have one, and only when nothing `send` adds applies: no auth (none set on the
+    client, no credentials in the URL), no event hooks, no proxy (then there is no direct transport), `httpx`'s own
+    request log not enabled (it is written by `send`), the client open (`send` raises).
     """
     if transport is None or client.is_closed or request.url.userinfo or _httpx_log.isEnabledFor(logging.INFO):
+        return None
+    hooks = client.event_hooks
+    if client.auth is not None or hooks["request"] or hooks["response"]:
         return None
     return transport
 

@@ -285,6 +285,48 @@ def test_credentials_in_the_url_are_sent_as_basic_auth(make_runner: Any) -> None
     assert run.server.requests[0].headers["authorization"] == "Basic dXNlcjpwdw=="
 
 
+@pytest.mark.parametrize("what", ["auth", "hooks"])
+def test_auth_or_event_hooks_set_on_an_easyllm_made_client_are_applied(shell: str, what: str) -> None:
+    """A caller may set `auth` or event hooks on a client from `new_http_client`; its requests then go through
+    `send`, which applies them."""
+    seen: list[httpx.Request] = []
+    hooked: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return OK(request)
+
+    async def ahook(response: httpx.Response) -> None:
+        hooked.append(response.status_code)
+
+    def configure(client: httpx.Client | httpx.AsyncClient) -> None:
+        if what == "auth":
+            client.auth = ("user", "pw")
+        else:
+            hook = ahook if isinstance(client, httpx.AsyncClient) else (lambda r: hooked.append(r.status_code))
+            client.event_hooks = {"response": [hook]}
+
+    kwargs: dict[str, Any] = {"api_base": BASE, "messages": [{"role": "user", "content": "Hi"}]}
+    kwargs["prompt_builder"] = "chatml"
+    if shell == "sync":
+        huggingface.http_client = client = new_http_client(httpx.MockTransport(handler))
+        configure(client)
+        huggingface.ChatCompletion.create(**kwargs)
+    else:
+
+        async def call() -> None:
+            async with new_async_http_client(httpx.MockTransport(handler)) as client:
+                configure(client)
+                huggingface.async_http_client = client
+                await huggingface.ChatCompletion.acreate(**kwargs)
+
+        asyncio.run(call())
+    if what == "auth":
+        assert seen[0].headers["authorization"] == "Basic dXNlcjpwdw=="
+    else:
+        assert hooked == [200]
+
+
 def test_an_error_answer_read_directly_has_its_request_and_elapsed_time(make_runner: Any) -> None:
     run = make_runner(reply(400, json_body={"error": "bad"}))
     with pytest.raises(errors.BadRequestError) as info:
