@@ -22,6 +22,12 @@ from tests.client.test_chat import chat
 
 TOKEN = "hf_" + "S3cr3tT0k3n" * 3
 BASE = "http://tgi.test"
+# A chat call through the facade, for the tests that hold their own client.
+CHAT_CALL: dict[str, Any] = {
+    "api_base": BASE,
+    "messages": [{"role": "user", "content": "Hi"}],
+    "prompt_builder": "chatml",
+}
 
 OK = reply(json_body=generate_body("fine"))
 
@@ -236,8 +242,7 @@ def test_an_answer_with_python_s_nan_and_big_integers_reads_as_before(make_runne
 
 def _three_calls_on_one_client(shell: str, handler: Callable[[httpx.Request], httpx.Response]) -> Any:
     """Three chat calls through the facade on one client made as easyllm makes its own; returns the client."""
-    kwargs: dict[str, Any] = {"api_base": BASE, "messages": [{"role": "user", "content": "Hi"}]}
-    kwargs["prompt_builder"] = "chatml"
+    kwargs = dict(CHAT_CALL)
     if shell == "sync":
         huggingface.http_client = client = new_http_client(httpx.MockTransport(handler))
         for _ in range(3):
@@ -306,8 +311,7 @@ def test_auth_or_event_hooks_set_on_an_easyllm_made_client_are_applied(shell: st
             hook = ahook if isinstance(client, httpx.AsyncClient) else (lambda r: hooked.append(r.status_code))
             client.event_hooks = {"response": [hook]}
 
-    kwargs: dict[str, Any] = {"api_base": BASE, "messages": [{"role": "user", "content": "Hi"}]}
-    kwargs["prompt_builder"] = "chatml"
+    kwargs = dict(CHAT_CALL)
     if shell == "sync":
         huggingface.http_client = client = new_http_client(httpx.MockTransport(handler))
         configure(client)
@@ -347,8 +351,7 @@ def test_a_transport_error_keeps_its_request(make_runner: Any) -> None:
 
 
 def test_a_closed_client_refuses_as_httpx_does(shell: str) -> None:
-    kwargs: dict[str, Any] = {"api_base": BASE, "messages": [{"role": "user", "content": "Hi"}], "max_retries": 0}
-    kwargs["prompt_builder"] = "chatml"
+    kwargs = {**CHAT_CALL, "max_retries": 0}
     with pytest.raises(RuntimeError, match="client has been closed"):
         if shell == "sync":
             huggingface.http_client = new_http_client(httpx.MockTransport(OK))
@@ -392,8 +395,7 @@ def test_a_proxy_named_by_the_environment_is_used(shell: str, monkeypatch: pytes
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    kwargs: dict[str, Any] = {"api_base": "http://through-proxy.test", "messages": [{"role": "user", "content": "Hi"}]}
-    kwargs["prompt_builder"] = "chatml"
+    kwargs = {**CHAT_CALL, "api_base": "http://through-proxy.test"}
     try:
         if shell == "sync":
             answer = huggingface.ChatCompletion.create(**kwargs)
