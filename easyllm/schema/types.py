@@ -4,7 +4,8 @@ Field names, optionality and `Literal`s follow openai-python's `openai.types` so
 them; extra keys are kept (like openai's own models), which is where easyllm's `usage.estimated` flag lives.
 
 Answers and stream chunks are validated (pydantic-core does it in a few microseconds a chunk, less than assembling
-the models in Python would cost); embedding answers take a lean path (`_lean`) that does not walk the vectors.
+the models in Python would cost); embedding answers take a lean path (`_embedding`, `_lean`) that does not walk
+the vectors.
 
 Example:
     >>> chunk = chat_chunk({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m",
@@ -250,7 +251,7 @@ _FIELDS_SET_SLOT: Any = _PydanticModel.__dict__["__pydantic_fields_set__"]
 class _FieldsSetOnDemand:
     """`Embedding.__pydantic_fields_set__`: made on first use for a model whose every field was given.
 
-    `_lean(..., adopt=True)` leaves the slot empty (every field is set, by the condition of adopting), so a vector's
+    `_embedding` leaves the slot empty (every field is set, by the condition of adopting), so a vector's
     model carries no set of its own until something asks for it: one object fewer per vector for the garbage
     collector to count. Reading, setting and deleting otherwise go to pydantic's own slot, as without it.
     """
@@ -273,8 +274,6 @@ class _FieldsSetOnDemand:
 
 
 Embedding.__pydantic_fields_set__ = _FieldsSetOnDemand()  # type: ignore[assignment]
-#: The models whose field set `_lean` leaves to be made on demand when it adopts a dict.
-_FIELDS_SET_ON_DEMAND = frozenset({Embedding})
 
 
 class EmbeddingUsage(BaseModel):
@@ -321,36 +320,58 @@ def embeddings_checked(value: dict[str, Any]) -> CreateEmbeddingResponse:
     one model, not a second dict and a set too (fewer objects for the garbage collector to count and walk). The
     usage is validated (it is small).
     """
-    data = [item if type(item) is Embedding else _lean(Embedding, item, adopt=True) for item in value["data"]]
+    data = [_embedding(item) for item in value["data"]]
     usage = validate(EmbeddingUsage, value["usage"])
     return _lean(CreateEmbeddingResponse, {"object": "list", "data": data, "model": value["model"], "usage": usage})
 
 
 L = TypeVar("L", bound=BaseModel)
 _DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
-_FIELD_ORDER: dict[type[BaseModel], tuple[str, ...]] = {}
 
 
-def _lean(cls: type[L], values: dict[str, Any], adopt: bool = False) -> L:
+def _lean(cls: type[L], values: dict[str, Any]) -> L:
     """`cls.model_construct(**values)` for values that name only fields, at a third of its cost.
 
     Sets exactly what `model_construct` sets (field values with defaults filled in, the set of fields given, no
-    extras, no private attributes); anything else goes through `model_construct` itself. With `adopt`, a plain
-    dict naming every field in the model's order becomes the model's `__dict__` itself (the caller hands it over).
+    extras, no private attributes); anything else goes through `model_construct` itself.
     """
     defaults = _DEFAULTS.get(cls)
     if defaults is None:
         defaults = _DEFAULTS[cls] = {n: f.get_default(call_default_factory=True) for n, f in cls.model_fields.items()}
-        _FIELD_ORDER[cls] = tuple(defaults)
     if not values.keys() <= defaults.keys():
         return cast("L", cls.model_construct(**values))
     model = cls.__new__(cls)
-    adopted = adopt and type(values) is dict and tuple(values) == _FIELD_ORDER[cls]
-    object.__setattr__(model, "__dict__", values if adopted else {**defaults, **values})
-    if not (adopted and cls in _FIELDS_SET_ON_DEMAND):
-        object.__setattr__(model, "__pydantic_fields_set__", set(values))
-    object.__setattr__(model, "__pydantic_extra__", {})
-    object.__setattr__(model, "__pydantic_private__", None)
+    _set_attribute(model, "__dict__", {**defaults, **values})
+    _FIELDS_SET_SLOT.__set__(model, set(values))
+    _EXTRA_SLOT.__set__(model, {})
+    _PRIVATE_SLOT.__set__(model, None)
+    return model
+
+
+_set_attribute = object.__setattr__
+_new_model = object.__new__
+#: pydantic's slots for a model's extra fields and private attributes (member descriptors of its `BaseModel`).
+_EXTRA_SLOT: Any = _PydanticModel.__dict__["__pydantic_extra__"]
+_PRIVATE_SLOT: Any = _PydanticModel.__dict__["__pydantic_private__"]
+_EMBEDDING_FIELDS = tuple(Embedding.model_fields)
+
+
+def _embedding(item: Any) -> Embedding:
+    """One checked `data` item as an `Embedding`, adopting a plain dict that names every field in order.
+
+    The adopted dict becomes the model's own `__dict__` (the caller hands it over) and the field set is made only if
+    asked for (`_FieldsSetOnDemand`): a vector costs one model, not a second dict and a set too. Anything else (an
+    `Embedding` already built, when batches are merged, is kept) goes through `_lean`. This runs once per vector, so
+    it sets pydantic's slots through their descriptors directly (a third of `_lean`'s cost).
+    """
+    if type(item) is Embedding:
+        return item
+    if type(item) is not dict or tuple(item) != _EMBEDDING_FIELDS:
+        return _lean(Embedding, item)
+    model = _new_model(Embedding)
+    _set_attribute(model, "__dict__", item)
+    _EXTRA_SLOT.__set__(model, {})
+    _PRIVATE_SLOT.__set__(model, None)
     return model
 
 
