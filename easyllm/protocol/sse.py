@@ -46,7 +46,9 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._data: list[bytes] = []
-        self._tail = b""  # an unfinished line (and a `\r` that may be the first half of `\r\n`)
+        #: an unfinished line in the pieces it came in (and a `\r` that may be the first half of `\r\n`); joined
+        #: once, when its line ends, so a long line costs its length, not its length times its pieces
+        self._tail: list[bytes] = []
         self._started = False
 
     def feed(self, chunk: bytes) -> list[bytes]:
@@ -61,12 +63,17 @@ class SSEDecoder:
             and b"\r" not in chunk
         ):
             return [chunk[6:-2] if chunk[5:6] == b" " else chunk[5:-2]]
-        if self._tail:
-            chunk = self._tail + chunk
-            self._tail = b""
+        tail = self._tail
+        if tail:
+            if self._started and b"\n" not in chunk and b"\r" not in chunk:
+                tail.append(chunk)  # the line goes on (a large event arriving in many reads)
+                return []
+            tail.append(chunk)
+            chunk = b"".join(tail)
+            tail.clear()
         if not self._started:
             if len(chunk) < len(_BOM) and _BOM.startswith(chunk):
-                self._tail = chunk  # too short to tell yet
+                tail.append(chunk)  # too short to tell yet
                 return []
             self._started = True
             if chunk.startswith(_BOM):
@@ -77,7 +84,9 @@ class SSEDecoder:
         else:
             held = b""
         lines = chunk.split(b"\n")
-        self._tail = lines.pop() + held
+        rest = lines.pop() + held
+        if rest:
+            tail.append(rest)
         out: list[bytes] = []
         data = self._data
         for line in lines:
@@ -92,7 +101,8 @@ class SSEDecoder:
     def flush(self) -> bytes | None:
         """End of body: return an event whose closing blank line never came, if any."""
         self._started = True
-        tail, self._tail = self._tail, b""
+        tail = b"".join(self._tail)
+        self._tail.clear()
         events = self.feed(tail.rstrip(b"\r") + b"\n\n") if tail else self.feed(b"\n")
         return events[0] if events else None
 

@@ -66,6 +66,23 @@ def test_data_stays_bytes_and_invalid_utf8_reads_as_replacement_characters() -> 
         decode_event(b"[1]", request)
 
 
+def test_a_long_line_in_many_reads_is_kept_in_its_pieces_and_joined_once() -> None:
+    # A large event (a final TGI event carrying the whole text, a base64 image) arrives in many reads: each read of
+    # the same line is kept as it came, not copied onto what came before (which made the work grow as the square).
+    text = b"x" * 1_000_000
+    body = b'data: {"a": 1}\n\ndata: "' + text + b'"\r\n\r\ndata: [DONE]\n\n'
+    decoder = SSEDecoder()
+    assert decoder.feed(body[:20]) == [b'{"a": 1}']  # and the start of the next line, `data`
+    line_end = body.index(b"\r\n")
+    reads = [body[i : min(i + 4096, line_end)] for i in range(20, line_end, 4096)]
+    for read in reads:
+        assert decoder.feed(read) == []
+    assert len(decoder._tail) == 1 + len(reads)  # that start, then one piece per read: nothing joined yet
+    assert decoder.feed(body[line_end:]) == [b'"' + text + b'"', b"[DONE]"]
+    assert decoder._tail == []
+    assert decode_raw(body, cuts=list(range(0, len(body), 65536))) == [b'{"a": 1}', b'"' + text + b'"', b"[DONE]"]
+
+
 _TEXT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n")
 _LINE_ENDS = st.sampled_from(["\n", "\r\n", "\r"])
 
