@@ -20,11 +20,13 @@ from easyllm.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ContentFilterFinishReasonError,
     EasyLLMError,
     GoneError,
     InternalServerError,
     InvalidParameterError,
     InvalidRequestError,
+    LengthFinishReasonError,
     NotFoundError,
     OpenAIError,
     PermissionDeniedError,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from easyllm.cache import Cache, CacheStats
     from easyllm.client import AsyncHuggingFace, HuggingFace
     from easyllm.endpoints import EndpointPool
+    from easyllm.schema.structured import pydantic_function_tool
     from easyllm.streaming import AsyncStream, Stream
 
 _LAZY = {
@@ -51,6 +54,7 @@ _LAZY = {
     "HuggingFace": "easyllm.client",
     "AsyncStream": "easyllm.streaming",
     "Stream": "easyllm.streaming",
+    "pydantic_function_tool": "easyllm.schema.structured",
 }
 
 
@@ -84,6 +88,7 @@ __all__ = [
     "Cache",
     "CacheStats",
     "ConflictError",
+    "ContentFilterFinishReasonError",
     "EasyLLMError",
     "EndpointPool",
     "GoneError",
@@ -91,6 +96,7 @@ __all__ = [
     "InternalServerError",
     "InvalidParameterError",
     "InvalidRequestError",
+    "LengthFinishReasonError",
     "NotFoundError",
     "OpenAIError",
     "PermissionDeniedError",
@@ -99,4 +105,5 @@ __all__ = [
     "Stream",
     "UnprocessableEntityError",
     "__version__",
+    "pydantic_function_tool",
 ]

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast, overload
 
 from easyllm import addons, embedding_calls
 from easyllm.cache import CacheSpec
 from easyllm.dialects import ChatCall, TextCall
+from easyllm.errors import InvalidParameterError
 from easyllm.protocol.embeddings import EmbeddingOptions, embedding_options
 from easyllm.protocol.extras import Extras
 from easyllm.protocol.inputs import check_embedding_input
 from easyllm.schema import types
-from easyllm.schema.types import ChatCompletion, ChatCompletionChunk, Completion, CreateEmbeddingResponse
+from easyllm.schema.structured import check_parse_tools, parse_completion, response_format_param
+from easyllm.schema.types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Completion,
+    CreateEmbeddingResponse,
+    ParsedChatCompletion,
+)
 from easyllm.settings import Settings
 from easyllm.streaming import AsyncStream, Stream
 from easyllm.typed_stream import CHAT_CHUNKS
@@ -37,6 +45,7 @@ __all__ = [
     "Chat",
     "ChatCompletions",
     "ChatCreateOptions",
+    "ChatParseOptions",
     "CompletionCreateOptions",
     "Completions",
     "Embeddings",
@@ -57,7 +66,6 @@ class _SamplingOptions(TypedDict, total=False):
     logit_bias: dict[str, float] | None
     user: str | None
     stream_options: dict[str, bool] | None
-    response_format: dict[str, Any] | None
     timeout: float | None
     cache: CacheSpec
     prices: dict[str, dict[str, float]] | None
@@ -66,8 +74,8 @@ class _SamplingOptions(TypedDict, total=False):
     extra_query: Mapping[str, Any] | None
 
 
-class ChatCreateOptions(_SamplingOptions, total=False):
-    """Keyword options of `chat.completions.create` (OpenAI's, plus TGI's `top_k` and `repetition_penalty`)."""
+class ChatParseOptions(_SamplingOptions, total=False):
+    """Keyword options of `chat.completions.parse`: those of `create` but `response_format` (its own argument)."""
 
     max_completion_tokens: int | None
     logprobs: bool | None
@@ -78,11 +86,18 @@ class ChatCreateOptions(_SamplingOptions, total=False):
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None
 
 
+class ChatCreateOptions(ChatParseOptions, total=False):
+    """Keyword options of `chat.completions.create` (OpenAI's, plus TGI's `top_k` and `repetition_penalty`)."""
+
+    response_format: dict[str, Any] | None
+
+
 class CompletionCreateOptions(_SamplingOptions, total=False):
     """Keyword options of `completions.create` (`logprobs` is the legacy top-k count; `echo` prepends the prompt)."""
 
     logprobs: int | None
     echo: bool
+    response_format: dict[str, Any] | None
 
 
 def _split(options: Mapping[str, Any]) -> tuple[float | None, Extras, dict[str, Any]]:
@@ -90,6 +105,9 @@ def _split(options: Mapping[str, Any]) -> tuple[float | None, Extras, dict[str, 
     rest = {k: v for k, v in options.items() if v is not None}
     extras = Extras.check(rest.pop("extra_body", None), rest.pop("extra_headers", None), rest.pop("extra_query", None))
     return rest.pop("timeout", None), extras, rest
+
+
+T = TypeVar("T")
 
 
 def _addons(client: BaseClient[Any], settings: Settings, options: dict[str, Any]) -> addons.AddOns | None:
@@ -116,6 +134,22 @@ def _chat_call(
         extras=extras,
     )
     return settings, call, more
+
+
+def _parse_call(
+    client: BaseClient[Any], messages: object, model: str | None, response_format: object, options: Mapping[str, Any]
+) -> tuple[Settings, ChatCall, addons.AddOns | None, list[Any] | None]:
+    """`parse`'s call: its tools checked and its response format sent as a schema, before anything is sent."""
+    if "stream" in options:
+        raise InvalidParameterError("is not taken by `parse` (it reads one whole answer)", param="stream")
+    rest = dict(options)
+    tools = rest.get("tools")
+    if tools is not None:
+        tools = rest["tools"] = check_parse_tools(tools)
+    if response_format is not None:
+        rest["response_format"] = response_format_param(response_format)
+    settings, call, more = _chat_call(client, messages, model, False, rest)
+    return settings, call, more, tools
 
 
 def _completion_call(
@@ -222,6 +256,57 @@ class ChatCompletions:
         settings, call, more = _chat_call(self._client, messages, model, stream, options)
         transport = self._client.transport(settings)
         return addons.complete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
+
+    @overload
+    def parse(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        response_format: type[T],
+        **options: Unpack[ChatParseOptions],
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    def parse(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        **options: Unpack[ChatParseOptions],
+    ) -> ParsedChatCompletion[Any]: ...
+    def parse(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        response_format: type[Any] | Mapping[str, Any] | None = None,
+        **options: Unpack[ChatParseOptions],
+    ) -> ParsedChatCompletion[Any]:
+        """Create a chat completion and read it into Python types (openai's `chat.completions.parse`).
+
+        `response_format=Model` (a pydantic model, a dataclass, ...) is sent as a strict JSON schema, which the
+        server's dialect turns into its own form (a grammar on TGI and llama.cpp); `message.parsed` is the answer
+        as a `Model`. Tools must be strict function tools; those made by `easyllm.pydantic_function_tool(Model)`
+        come back with `function.parsed_arguments` as a `Model`, other strict ones with their arguments as JSON.
+
+        Raises:
+            LengthFinishReasonError: the answer reached the token limit (its JSON would be cut short).
+            ContentFilterFinishReasonError: the server's content filter stopped the answer.
+            pydantic.ValidationError: the answer does not fit the type (as the openai SDK raises it).
+
+        Example:
+            >>> class City(pydantic.BaseModel):  # doctest: +SKIP
+            ...     name: str
+            ...     country: str
+            >>> r = client.chat.completions.parse(model="m", messages=messages, response_format=City)  # doctest: +SKIP
+            >>> r.choices[0].message.parsed.country  # doctest: +SKIP
+            'France'
+        """
+        settings, call, more, tools = _parse_call(self._client, messages, model, response_format, options)
+        transport = self._client.transport(settings)
+        completion = addons.complete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
+        return parse_completion(cast("ChatCompletion", completion), response_format, tools)
 
 
 class Chat:
@@ -424,6 +509,38 @@ class AsyncChatCompletions:
         settings, call, more = _chat_call(self._client, messages, model, stream, options)
         transport = self._client.transport(settings)
         return await addons.acomplete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
+
+    @overload
+    async def parse(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        response_format: type[T],
+        **options: Unpack[ChatParseOptions],
+    ) -> ParsedChatCompletion[T]: ...
+    @overload
+    async def parse(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        **options: Unpack[ChatParseOptions],
+    ) -> ParsedChatCompletion[Any]: ...
+    async def parse(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        response_format: type[Any] | Mapping[str, Any] | None = None,
+        **options: Unpack[ChatParseOptions],
+    ) -> ParsedChatCompletion[Any]:
+        """Async `ChatCompletions.parse`."""
+        settings, call, more, tools = _parse_call(self._client, messages, model, response_format, options)
+        transport = self._client.transport(settings)
+        completion = await addons.acomplete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
+        return parse_completion(cast("ChatCompletion", completion), response_format, tools)
 
 
 class AsyncChat:

@@ -4,6 +4,8 @@
 EasyLLMError (alias OpenAIError)
  ├── InvalidRequestError                 the request is wrong; the openai<1 name
  │    └── InvalidParameterError          refused before sending (also a ValueError); .param
+ ├── LengthFinishReasonError             `parse`: the answer was cut by the token limit; .completion
+ ├── ContentFilterFinishReasonError      `parse`: the server's content filter stopped the answer; .completion
  └── APIError                            .message .request .body .code .param .type
       ├── APIConnectionError             the server could not be reached
       │    └── APITimeoutError           the call's deadline passed
@@ -45,10 +47,12 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ContentFilterFinishReasonError",
     "EasyLLMError",
     "InternalServerError",
     "InvalidParameterError",
     "InvalidRequestError",
+    "LengthFinishReasonError",
     "NotFoundError",
     "OpenAIError",
     "PermissionDeniedError",
@@ -88,6 +92,35 @@ class InvalidParameterError(InvalidRequestError, ValueError):
         self.param = param
         self.message = f"`{param}` {message}" if param else message
         super().__init__(self.message)
+
+
+class LengthFinishReasonError(EasyLLMError):
+    """`chat.completions.parse`: an answer stopped at the token limit, so its JSON cannot be read whole.
+
+    Attributes:
+        completion: the answer as the server gave it (`finish_reason="length"`), for its partial text and usage.
+    """
+
+    def __init__(self, *, completion: Any) -> None:
+        self.completion = completion
+        usage = getattr(completion, "usage", None)
+        counts = f" ({usage.completion_tokens} completion tokens)" if usage is not None else ""
+        super().__init__(
+            f"the answer reached the token limit before its JSON was complete{counts}: raise `max_tokens` "
+            "(or `max_completion_tokens`), or ask for less"
+        )
+
+
+class ContentFilterFinishReasonError(EasyLLMError):
+    """`chat.completions.parse`: the server's content filter stopped an answer, so there is nothing to parse.
+
+    Attributes:
+        completion: the answer as the server gave it (`finish_reason="content_filter"`).
+    """
+
+    def __init__(self, *, completion: Any) -> None:
+        self.completion = completion
+        super().__init__("the server's content filter stopped the answer before its JSON was complete")
 
 
 class APIError(EasyLLMError):

@@ -39,6 +39,8 @@ def test_error_names_match_openai() -> None:
         "InternalServerError",
         "ConflictError",
         "APIResponseValidationError",
+        "LengthFinishReasonError",
+        "ContentFilterFinishReasonError",
     ):
         assert hasattr(openai, name) and hasattr(easyllm, name), name
     for name in (

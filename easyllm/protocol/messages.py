@@ -310,6 +310,8 @@ def _chat_choice(plan: MessagesPlan, index: int, raw: Mapping[str, Any]) -> tupl
     calls = tool_calls(message.get("tool_calls"))
     reason = "stop" if stopped else finish_reason(raw.get("finish_reason"), kind="chat", tools_called=bool(calls))
     out_message: dict[str, Any] = {"role": "assistant", "content": text if content is not None else None}
+    if isinstance(message.get("refusal"), str):  # the server's own refusal (the router passes providers' on)
+        out_message["refusal"] = message["refusal"]
     out_message.update(reasoning_fields(reasoning))
     if calls:
         out_message["tool_calls"] = calls

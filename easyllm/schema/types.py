@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from pydantic import BaseModel as _PydanticModel
 from pydantic import ConfigDict
@@ -41,6 +41,11 @@ __all__ = [
     "Embedding",
     "EmbeddingUsage",
     "Function",
+    "ParsedChatCompletion",
+    "ParsedChatCompletionMessage",
+    "ParsedChoice",
+    "ParsedFunction",
+    "ParsedFunctionToolCall",
     "TopLogprob",
     "chat_chunk",
     "chat_completion",
@@ -153,6 +158,40 @@ class ChatCompletion(BaseModel):
     system_fingerprint: str | None = None
     choices: list[Choice]
     usage: CompletionUsage | None = None
+
+
+T = TypeVar("T")
+
+
+class ParsedFunction(Function):
+    """A tool call's function with `parsed_arguments`: the arguments read into the tool's model (`parse`)."""
+
+    parsed_arguments: object = None
+
+
+class ParsedFunctionToolCall(ChatCompletionMessageToolCall):
+    """A tool call of a `parse` answer."""
+
+    function: ParsedFunction
+
+
+class ParsedChatCompletionMessage(ChatCompletionMessage, Generic[T]):
+    """The message of a `parse` answer: `parsed` is its content read into the requested type (None on a refusal)."""
+
+    parsed: T | None = None
+    tool_calls: list[ParsedFunctionToolCall] | None = None  # type: ignore[assignment]
+
+
+class ParsedChoice(Choice, Generic[T]):
+    """A choice of a `parse` answer."""
+
+    message: ParsedChatCompletionMessage[T]
+
+
+class ParsedChatCompletion(ChatCompletion, Generic[T]):
+    """What `chat.completions.parse` returns: a `ChatCompletion` whose messages carry `parsed`."""
+
+    choices: list[ParsedChoice[T]]  # type: ignore[assignment]
 
 
 class ChoiceDeltaToolCallFunction(BaseModel):

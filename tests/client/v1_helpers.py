@@ -40,19 +40,21 @@ class V1Runner:
         self.shell = shell
         self.server = server
 
-    def __call__(self, resource: str, *, client: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def __call__(
+        self, resource: str, *, client: dict[str, Any] | None = None, method: str = "create", **kwargs: Any
+    ) -> Any:
         options = {"base_url": V1, **(client or {})}
         if self.shell == "sync":
             http = httpx.Client(transport=httpx.MockTransport(self.server))
             with easyllm.HuggingFace(http_client=http, **options) as hf:
-                result = _resource(hf, resource).create(**kwargs)
+                result = getattr(_resource(hf, resource), method)(**kwargs)
                 return list(result) if kwargs.get("stream") else result
-        return asyncio.run(self._async(resource, options, kwargs))
+        return asyncio.run(self._async(resource, options, method, kwargs))
 
-    async def _async(self, resource: str, options: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+    async def _async(self, resource: str, options: dict[str, Any], method: str, kwargs: dict[str, Any]) -> Any:
         async with httpx.AsyncClient(transport=httpx.MockTransport(self.server)) as http:
             hf = easyllm.AsyncHuggingFace(http_client=http, **options)
-            result = await _resource(hf, resource).create(**kwargs)
+            result = await getattr(_resource(hf, resource), method)(**kwargs)
             if kwargs.get("stream"):
                 return [chunk async for chunk in result]
             return result

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from typing import Any
+from typing import Any, Literal
 
+import pydantic
 import pytest
 from openai.types import Completion as OpenAICompletion
 from openai.types import CreateEmbeddingResponse as OpenAICreateEmbeddingResponse
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
+from openai.types.chat import ParsedChatCompletion as OpenAIParsedChatCompletion
 
 import easyllm
 from easyllm import errors
@@ -26,16 +28,16 @@ QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
 
-def call(shell: str, url: str, resource: str, engine: str | None = None, **kwargs: Any) -> Any:
-    """`client.<resource>.create(**kwargs)` with a fresh client of the given shell; streams are drained."""
+def call(shell: str, url: str, resource: str, engine: str | None = None, method: str = "create", **kwargs: Any) -> Any:
+    """`client.<resource>.<method>(**kwargs)` with a fresh client of the given shell; streams are drained."""
     if shell == "sync":
         with easyllm.HuggingFace(base_url=url, timeout=120, engine=engine) as client:
-            result = _resource(client, resource).create(**kwargs)
+            result = getattr(_resource(client, resource), method)(**kwargs)
             return list(result) if kwargs.get("stream") else result
 
     async def main() -> Any:
         async with easyllm.AsyncHuggingFace(base_url=url, timeout=120, engine=engine) as client:
-            result = await _resource(client, resource).create(**kwargs)
+            result = await getattr(_resource(client, resource), method)(**kwargs)
             return [c async for c in result] if kwargs.get("stream") else result
 
     return asyncio.run(main())
@@ -112,6 +114,34 @@ def test_json_schema_is_translated_for_the_llama_cpp_python_engine(shell: str, l
     history = [*messages, {"role": "assistant", "content": None}, {"role": "user", "content": "Again."}]
     r = call(shell, llamacpp_url, "chat.completions", engine="llama-cpp-python", messages=history, max_tokens=4)
     assert r.choices[0].finish_reason in ("stop", "length")
+
+
+class Capital(pydantic.BaseModel):
+    """A country's capital."""
+
+    country: Literal["France", "Italy", "Spain"]
+    capital: Literal["Paris", "Rome", "Madrid", "Lyon"]
+    sure: bool
+
+
+def test_parse_reads_the_grammar_constrained_answer_into_the_model(shell: str, llamacpp_url: str) -> None:
+    r = call(shell, llamacpp_url, "chat.completions", engine="llama-cpp-python", method="parse", messages=QUESTION,
+             response_format=Capital, max_tokens=60, temperature=0)  # fmt: skip
+    parsed = r.choices[0].message.parsed
+    assert isinstance(parsed, Capital) and parsed == Capital.model_validate_json(r.choices[0].message.content)
+    assert OpenAIParsedChatCompletion[Capital].model_validate(dump(r)).choices[0].message.parsed == parsed
+    # a tool made from a model: the server's grammar-constrained call comes back as that model
+    tool = easyllm.pydantic_function_tool(Capital)
+    r = call(shell, llamacpp_url, "chat.completions", engine="llama-cpp-python", method="parse", messages=QUESTION,
+             tools=[tool], tool_choice={"type": "function", "function": {"name": "Capital"}}, max_tokens=60,
+             temperature=0)  # fmt: skip
+    (tool_call,) = r.choices[0].message.tool_calls
+    assert isinstance(tool_call.function.parsed_arguments, Capital)
+    # the token limit cuts the JSON short: a typed error with the answer, not a parse failure
+    with pytest.raises(errors.LengthFinishReasonError) as info:
+        call(shell, llamacpp_url, "chat.completions", engine="llama-cpp-python", method="parse", messages=QUESTION,
+             response_format=Capital, max_tokens=3, temperature=0)  # fmt: skip
+    assert info.value.completion.choices[0].finish_reason == "length"
 
 
 def test_chat_logprobs_in_openai_shape(shell: str, llamacpp_url: str) -> None:
