@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from easyllm.serve.decoding import StopMatcher, TokenDecoder
-from easyllm.serve.engines.base import FinishReason, Generation, Step, TextDecoder, TextModel, Token
+from easyllm.serve.engines.base import FinishReason, Generation, LogitMask, Step, TextDecoder, TextModel, Token
 from easyllm.serve.params import ValidParams
 from easyllm.serve.sampling import Sampler, log_softmax, top_tokens
 
@@ -63,13 +63,33 @@ def generate(
     all_logits = model.prefill(job.input_ids, all_logits=params.decoder_input_details)
     prefill = _prefill(model, job.input_ids, all_logits) if params.decoder_input_details else []
     logits = all_logits[-1]
+    mask = model.json_mask(params.json_schema) if params.json_schema is not None else None
+    try:
+        return _generate(model, job, cancel, on_step, logits, prefill, mask)
+    finally:
+        if mask is not None:
+            mask.close()
+
+
+def _generate(
+    model: TextModel,
+    job: GenerationJob,
+    cancel: threading.Event,
+    on_step: StepCallback | None,
+    logits: npt.NDArray[np.float32],
+    prefill: list[Token],
+    mask: LogitMask | None,
+) -> Generation:
+    params = job.params
     sampler = Sampler(params.sampling, [] if model.encoder_decoder else job.input_ids)
     decoder, stops = model.text_decoder(job.input_ids), StopMatcher(params.stop)
     text, tokens, tops = "", [], []
     for index in range(1, job.max_new_tokens + 1):
         if cancel.is_set():
             raise Cancelled
-        choice = sampler.choose(logits)
+        choice = sampler.choose(logits if mask is None else mask.apply(logits))
+        if mask is not None:
+            mask.accept(choice.token)
         token = _token(model, choice.token, choice.logprob, decoder)
         text += "" if token.special else token.text
         alternatives = [_alternative(model, i, lp) for i, lp in top_tokens(choice.logprobs, params.top_n_tokens)]

@@ -7,6 +7,7 @@ The token-count checks need the tokenized prompt and live in `check_input_length
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ class ValidParams:
         return_full_text: Prepend the prompt; None means the route's default.
         truncate: Keep only the last N prompt tokens.
         best_of: Sequences to generate, keeping the most likely.
+        json_schema: The output must be JSON valid against this schema (`{}`: any JSON); None leaves it free.
     """
 
     sampling: SamplingParams
@@ -83,6 +85,7 @@ class ValidParams:
     return_full_text: bool | None = None
     truncate: int | None = None
     best_of: int = 1
+    json_schema: dict[str, Any] | None = None
 
 
 def _pick(value: Any, default: Any) -> Any:
@@ -140,7 +143,40 @@ def validate_parameters(parameters: GenerateParameters | None, model: ModelConfi
         return_full_text=p.return_full_text,
         truncate=p.truncate,
         best_of=p.best_of or 1,
+        json_schema=json_grammar(p.grammar, model),
     )
+
+
+def json_grammar(grammar: dict[str, Any] | None, model: ModelConfig) -> dict[str, Any] | None:
+    """The JSON schema a TGI `grammar` parameter asks the output to follow (`{}`: any JSON), or None for none.
+
+    TGI's forms are `{"type": "json", "value": schema}` (the schema may also come as JSON text) and, from its
+    Messages API, `{"type": "json_object", "value": schema}`. The llama.cpp engine constrains its sampling to the
+    schema (`LlamaCppModel.json_mask`); the transformers engine has no grammar support and refuses, as a TGI
+    started without it does. Regular expressions are refused.
+
+    Example:
+        >>> model = ModelConfig(name="m", model="m.gguf", task="generation")
+        >>> json_grammar({"type": "json", "value": '{"type": "integer"}'}, model)
+        {'type': 'integer'}
+    """
+    if grammar is None:
+        return None
+    if model.engine_name != "llama.cpp":
+        raise RequestValidationError("grammar is not supported")
+    kind, value = grammar.get("type"), grammar.get("value")
+    if kind not in ("json", "json_object"):
+        raise RequestValidationError(f"grammar of type {kind!r} is not supported (only JSON schemas)")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise RequestValidationError("grammar `value` is not valid JSON") from None
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RequestValidationError("grammar `value` must be a JSON schema (an object)")
+    return value
 
 
 def _check_best_of(
@@ -193,8 +229,6 @@ def _check_limits(p: GenerateParameters, model: ModelConfig, *, stream: bool) ->
         raise RequestValidationError(f"`top_n_tokens` must be >= 0 and <= {model.max_top_n_tokens}. Given: {top_n}")
     if p.decoder_input_details and stream:
         raise RequestValidationError("`decoder_input_details` == true is not supported when streaming tokens")
-    if p.grammar is not None:
-        raise RequestValidationError("grammar is not supported")
     max_input = input_limit(model)
     if p.truncate is not None and not 0 < p.truncate <= max_input:
         raise RequestValidationError(

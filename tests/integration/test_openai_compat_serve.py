@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Literal
 
+import pydantic
 import pytest
 from openai.types.chat import ChatCompletion as OpenAIChatCompletion
 from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
@@ -27,16 +28,16 @@ def shell(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def chat(shell: str, base_url: str, client: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+def chat(shell: str, base_url: str, client: dict[str, Any] | None = None, method: str = "create", **kwargs: Any) -> Any:
     kwargs.setdefault("messages", QUESTION)
     if shell == "sync":
         with easyllm.HuggingFace(base_url=base_url, timeout=120, **(client or {})) as hf:
-            result = hf.chat.completions.create(**kwargs)
+            result = getattr(hf.chat.completions, method)(**kwargs)
             return list(result) if kwargs.get("stream") else result
 
     async def main() -> Any:
         async with easyllm.AsyncHuggingFace(base_url=base_url, timeout=120, **(client or {})) as hf:
-            result = await hf.chat.completions.create(**kwargs)
+            result = await getattr(hf.chat.completions, method)(**kwargs)
             return [c async for c in result] if kwargs.get("stream") else result
 
     return asyncio.run(main())
@@ -73,3 +74,22 @@ def test_completions_and_embeddings_on_v1(serve_url: str) -> None:
     with easyllm.HuggingFace(base_url=f"{serve_url}/models/minilm/v1", timeout=120) as hf:
         vectors = hf.embeddings.create(input=["a cat", "a dog"])
     assert [d.index for d in vectors.data] == [0, 1]
+
+
+class Sum(pydantic.BaseModel):
+    """The answer to a sum."""
+
+    answer: Literal[3, 4, 5]
+    certain: bool
+
+
+@pytest.mark.parametrize("where", ["", "/v1", "native"])
+def test_parse_gets_a_model_from_the_servers_grammar(shell: str, serve_url: str, where: str) -> None:
+    # TGI's Messages API at the root, the /v1 routes, and TGI's native route (a prompt builder): each dialect sends
+    # the model's schema in its form, the server masks its sampling to it, and the answer is read into `Sum`
+    calls.forget_servers()
+    base, client = (serve_url, {"prompt_builder": "chatml"}) if where == "native" else (serve_url + where, {})
+    r = chat(shell, base, client, method="parse", response_format=Sum, max_tokens=40, temperature=0)
+    parsed = r.choices[0].message.parsed
+    assert isinstance(parsed, Sum) and parsed == Sum.model_validate_json(r.choices[0].message.content)
+    assert r.choices[0].finish_reason == "stop"

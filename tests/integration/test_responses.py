@@ -213,6 +213,16 @@ def test_serve_routes_speak_openai_errors_and_keep_responses(http: httpx.Client)
     assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "previous_response_id"
 
 
+def test_serve_holds_structured_output_to_its_schema(http: httpx.Client) -> None:
+    schema = {"type": "object", "properties": {"colour": {"enum": ["red", "green", "blue"]}},
+              "required": ["colour"], "additionalProperties": False}  # fmt: skip
+    text = {"format": {"type": "json_schema", "name": "colour", "schema": schema, "strict": True}}
+    r = http.post("/v1/responses", json={**ASK, "max_output_tokens": 24, "text": text}).json()
+    (message,) = [item for item in r["output"] if item["type"] == "message"]
+    assert json.loads(message["content"][0]["text"])["colour"] in ("red", "green", "blue")
+    assert r["text"]["format"]["name"] == "colour" and r["status"] == "completed"
+
+
 def test_serve_streams_named_events(http: httpx.Client) -> None:
     with http.stream("POST", "/v1/responses", json={**ASK, "stream": True}) as answer:
         lines = [line for line in answer.iter_lines() if line]

@@ -174,7 +174,9 @@ def test_stream_top_tokens(http: httpx.Client) -> None:
         ({"repetition_penalty": 0}, "`repetition_penalty` must be strictly positive"),
         ({"best_of": 2}, "you must use sampling when `best_of` is > 1"),
         ({"max_new_tokens": 5000}, "`inputs` tokens + `max_new_tokens` must be <= 2048. Given: 5 `inputs` tokens"),
-        ({"grammar": {"type": "regex", "value": "a+"}}, "grammar is not supported"),
+        ({"grammar": {"type": "regex", "value": "a+"}}, "grammar of type 'regex' is not supported"),
+        ({"grammar": {"type": "json", "value": "{not json"}}, "grammar `value` is not valid JSON"),
+        ({"grammar": {"type": "json", "value": [1]}}, "grammar `value` must be a JSON schema"),
     ],
 )
 def test_validation_errors_answer_422(http: httpx.Client, parameters: dict[str, Any], message: str) -> None:
@@ -183,6 +185,33 @@ def test_validation_errors_answer_422(http: httpx.Client, parameters: dict[str, 
     body = response.json()
     assert body["error_type"] == "validation"
     assert body["error"].startswith("Input validation error: " + message)
+
+
+CAPITAL = {
+    "type": "object",
+    "properties": {"city": {"enum": ["Paris", "Rome", "Lyon"]}, "sure": {"type": "boolean"}},
+    "required": ["city", "sure"],
+    "additionalProperties": False,
+}
+
+
+def test_a_json_grammar_constrains_the_output_to_the_schema(http: httpx.Client) -> None:
+    # TGI's grammar parameter, as a dict and as JSON text: the tokens are masked to the schema's grammar, so even
+    # this 135M model answers valid JSON of exactly that shape, and ends (EOS) once the JSON is complete
+    for value in (CAPITAL, json.dumps(CAPITAL)):
+        parameters = {"max_new_tokens": 40, "details": True, "grammar": {"type": "json", "value": value}}
+        body = http.post("/generate", json={"inputs": PROMPT, "parameters": parameters}).json()
+        answer = json.loads(body["generated_text"])
+        assert set(answer) == {"city", "sure"} and answer["city"] in ("Paris", "Rome", "Lyon")
+        assert isinstance(answer["sure"], bool) and body["details"]["finish_reason"] == "eos_token"
+    # streamed, and any JSON when no schema is given
+    stream = events(http.post("/generate_stream", json={"inputs": PROMPT, "parameters": {
+        "max_new_tokens": 60, "grammar": {"type": "json", "value": CAPITAL}}}))  # fmt: skip
+    assert set(json.loads(stream[-1]["generated_text"])) == {"city", "sure"}
+    anything = {"max_new_tokens": 60, "details": True, "grammar": {"type": "json_object", "value": None}}
+    body = http.post("/generate", json={"inputs": PROMPT, "parameters": anything}).json()
+    assert body["details"]["finish_reason"] == "eos_token"
+    json.loads(body["generated_text"])  # raises unless the whole output is one JSON value
 
 
 def test_empty_inputs_are_refused(http: httpx.Client) -> None:

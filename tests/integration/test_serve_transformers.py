@@ -250,6 +250,11 @@ def test_chat_uses_the_template_and_seq2seq_refuses_it(url: str) -> None:
     refused = _post(url, "/models/t5-translator/v1/chat/completions", {"messages": messages, "max_tokens": 3})
     assert refused.status_code == 422
     assert "seq2seq (encoder-decoder) model without a chat template" in refused.json()["error"]
+    # this engine has no grammar support: structured output is refused as a TGI without it refuses it
+    schema = {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}
+    no_grammar = _post(url, "/models/phi2-generate/v1/chat/completions",
+                       {"messages": messages, "max_tokens": 3, "response_format": schema})  # fmt: skip
+    assert no_grammar.status_code == 422 and "grammar is not supported" in no_grammar.json()["error"]
 
 
 def test_models_are_listed_with_description_and_tags(url: str) -> None:

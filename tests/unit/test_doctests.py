@@ -11,6 +11,8 @@ MODULES = [
     "easyllm.errors",
     "easyllm.settings",
     "easyllm.schema.openai",
+    "easyllm.schema.structured",
+    "easyllm.serve.params",
     "easyllm.protocol.params",
     "easyllm.protocol.options",
     "easyllm.protocol.inputs",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -139,6 +139,29 @@ class TextModel(Protocol):
 
     def step(self, token: int) -> npt.NDArray[np.float32]:
         """Append one token and return the logits of the next position."""
+        ...
+
+    def json_mask(self, schema: dict[str, Any]) -> LogitMask:
+        """A mask that keeps one generation's output JSON valid against `schema` (`{}`: any JSON).
+
+        Only engines with grammar support have one (`params.json_grammar` refuses the others before a job starts).
+        """
+        ...
+
+
+class LogitMask(Protocol):
+    """Constrains one generation: the tokens the constraint forbids next get a logit of minus infinity."""
+
+    def apply(self, logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """The logits with every forbidden token at minus infinity (end-of-generation only where it may end)."""
+        ...
+
+    def accept(self, token: int) -> None:
+        """Advance past the token chosen."""
+        ...
+
+    def close(self) -> None:
+        """Free what the mask holds."""
         ...
 
 

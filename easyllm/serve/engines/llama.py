@@ -9,6 +9,7 @@ The KV cache is cleared at each prefill (one sequence at a time: the model's wor
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 from collections.abc import Sequence
 from functools import lru_cache
@@ -173,6 +174,20 @@ class LlamaCppModel:
         self._decode([token], all_logits=False)
         return self._last_logits()
 
+    def json_mask(self, schema: dict[str, Any]) -> GrammarMask:
+        """llama.cpp's grammar sampler over a GBNF grammar made from `schema` (llama-cpp-python's converter).
+
+        Args:
+            schema: A JSON schema; `{}` for any JSON value.
+
+        Returns:
+            The mask for one generation (close it when done).
+        """
+        from llama_cpp import llama_grammar
+
+        gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(schema)) if schema else llama_grammar.JSON_GBNF
+        return GrammarMask(self._lib, self._vocab, gbnf, self.n_vocab)
+
     def _decode(self, chunk: list[int], *, all_logits: bool) -> None:
         self._batch.set_batch(batch=chunk, n_past=self._n_past, logits_all=all_logits)
         self._ctx.decode(self._batch)
@@ -187,3 +202,49 @@ class LlamaCppModel:
         pointer = self._ctx.get_logits_ith(-1)
         row: npt.NDArray[np.float32] = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
         return row
+
+
+#: llama.cpp's `llama_token_data` (id, logit, p) as a numpy record, to fill and read the candidates in bulk.
+_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+
+
+class GrammarMask:
+    """llama.cpp's grammar sampler used as a mask over the logits this server samples from itself.
+
+    Each step every token is a candidate; the sampler sets the logit of each token the grammar does not allow next
+    to minus infinity (end-of-generation tokens only once the grammar is complete), and `accept` advances it.
+    """
+
+    def __init__(self, lib: Any, vocab: Any, gbnf: str, n_vocab: int) -> None:
+        self._lib = lib
+        self._sampler = lib.llama_sampler_init_grammar(vocab, gbnf.encode(), b"root")
+        if not self._sampler:
+            raise ValueError("llama.cpp could not read the grammar made from the schema")
+        self._data = (lib.llama_token_data * n_vocab)()
+        self._rows = np.frombuffer(self._data, dtype=_TOKEN_DATA)  # a view: filling it fills the candidates
+        self._ids = np.arange(n_vocab, dtype=np.int32)
+        self._array = lib.llama_token_data_array(data=self._data, size=n_vocab, selected=-1, sorted=False)
+        self._n_vocab = n_vocab
+
+    def apply(self, logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """The logits with the tokens the grammar forbids next at minus infinity."""
+        rows = self._rows
+        rows["id"] = self._ids
+        rows["logit"] = logits
+        rows["p"] = 0.0
+        self._array.size, self._array.selected, self._array.sorted = self._n_vocab, -1, False
+        self._lib.llama_sampler_apply(self._sampler, ctypes.byref(self._array))
+        masked = np.full(self._n_vocab, -np.inf, dtype=np.float32)
+        kept = rows[: self._array.size]
+        masked[kept["id"]] = kept["logit"]
+        return masked
+
+    def accept(self, token: int) -> None:
+        """Advance the grammar past `token`."""
+        self._lib.llama_sampler_accept(self._sampler, token)
+
+    def close(self) -> None:
+        """Free the sampler."""
+        if self._sampler:
+            self._lib.llama_sampler_free(self._sampler)
+            self._sampler = None

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from easyllm.serve.engines.base import FinishReason, Generation, Token
+from easyllm.serve.engines.base import FinishReason, Generation, LogitMask, Token
 
 # Prompt tokens decoded before the first new token, so it gets the spacing it has after them.
 _CONTEXT_TOKENS = 5
@@ -270,6 +270,10 @@ class _TransformersModel:
             True for end tokens.
         """
         return token in self._ends
+
+    def json_mask(self, schema: dict[str, Any]) -> LogitMask:
+        """Not on this engine: `params.json_grammar` refuses a grammar for it before a job starts."""
+        raise NotImplementedError("the transformers engine has no grammar support")
 
     def _numpy(self, logits: Any) -> npt.NDArray[np.float32]:
         rows: npt.NDArray[np.float32] = logits.float().cpu().numpy()

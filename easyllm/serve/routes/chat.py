@@ -22,7 +22,7 @@ from easyllm.serve.engines.base import FinishReason, Generation, Step, Token
 from easyllm.serve.generation import GenerationJob
 from easyllm.serve.params import RequestValidationError, ValidParams, validate_parameters
 from easyllm.serve.routes.common import FastJSON, dumps, read_body, sse, tgi_error
-from easyllm.serve.routes.openai_params import ChatMessage, ChatRequest
+from easyllm.serve.routes.openai_params import ChatMessage, ChatRequest, response_format_grammar
 from easyllm.serve.services import GenerationService
 
 VALIDATION_PREFIX = "Input validation error: "
@@ -79,10 +79,11 @@ def prepare_chat(body: ChatRequest, service: GenerationService, *, stream: bool)
         RequestValidationError: A parameter is refused.
         TemplateError: The template refused the messages.
     """
-    if body.response_format is not None or body.tools:
-        raise RequestValidationError("grammar is not supported")
+    if body.tools:
+        raise RequestValidationError("grammar is not supported")  # tool calls need grammar-constrained calls
     top_n = (body.top_logprobs or 0) if body.logprobs else 0
-    params = validate_parameters(body.to_parameters(top_n_tokens=top_n), service.config, stream=stream)
+    parameters = body.to_parameters(top_n_tokens=top_n, grammar=response_format_grammar(body.response_format))
+    params = validate_parameters(parameters, service.config, stream=stream)
     prompt = service.render_chat([message_dict(m) for m in body.messages])
     return service.job(service.tokenize(prompt, add_special=False), params), params
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from easyllm.serve.params import GenerateParameters
+from easyllm.serve.params import GenerateParameters, RequestValidationError
 
 
 class StreamOptions(BaseModel):
@@ -52,11 +52,12 @@ class SamplingFields(BaseModel):
     logit_bias: list[float] | None = None
     n: int | None = None
 
-    def to_parameters(self, *, top_n_tokens: int = 0) -> GenerateParameters:
+    def to_parameters(self, *, top_n_tokens: int = 0, grammar: dict[str, Any] | None = None) -> GenerateParameters:
         """Translate to TGI parameters (details always on: the answer needs the finish reason).
 
         Args:
             top_n_tokens: Alternatives per token to report.
+            grammar: TGI's `grammar` parameter (`response_format_grammar`).
 
         Returns:
             TGI parameters.
@@ -75,6 +76,7 @@ class SamplingFields(BaseModel):
             stop=stop,
             details=True,
             top_n_tokens=top_n_tokens or None,
+            grammar=grammar,
         )
 
     @property
@@ -100,3 +102,23 @@ class CompletionRequest(SamplingFields):
     prompt: str | list[str]
     suffix: str | None = None
     echo: bool = False
+
+
+def response_format_grammar(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    """TGI's `grammar` parameter for an OpenAI `response_format`; None for `text` or none.
+
+    `json_schema` gives its schema; `json_object` gives the schema under TGI's `value` or llama-cpp-python's
+    `schema` (the forms easyllm's dialects send), or any JSON without one.
+    """
+    if not response_format or response_format.get("type") == "text":
+        return None
+    kind = response_format.get("type")
+    if kind == "json_schema":
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise RequestValidationError("`response_format.json_schema.schema` must be a JSON schema")
+        return {"type": "json", "value": schema}
+    if kind == "json_object":
+        return {"type": "json", "value": response_format.get("value", response_format.get("schema"))}
+    raise RequestValidationError(f"`response_format.type` {kind!r} is not supported")

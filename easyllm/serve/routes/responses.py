@@ -5,8 +5,8 @@ without the route), rendered with the model's chat template like `/v1/chat/compl
 step) is shaped by the same code as the chat route, then as a `Response` (or the Responses event sequence, with
 `event:` lines as OpenAI sends them). Responses are kept in memory (the latest 1000) for
 `previous_response_id`, `GET` and `DELETE`, unless the request says `store: false`. Errors use OpenAI's body
-`{"error": {"message", "type", "param", "code"}}`; function tools and structured output are refused (422), as on
-the chat route (this server has no grammar support).
+`{"error": {"message", "type", "param", "code"}}`. Structured output (`text.format`) is held to its schema as on
+the chat route (the llama.cpp engine's grammar); function tools are refused (422), as on the chat route.
 """
 
 from __future__ import annotations
