@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from easyllm.cache import Cache, CacheStats
     from easyllm.client import AsyncHuggingFace, HuggingFace
     from easyllm.endpoints import EndpointPool
-    from easyllm.schema.structured import pydantic_function_tool
+    from easyllm.schema.structured import pydantic_function_tool, pydantic_responses_function_tool
     from easyllm.streaming import AsyncStream, Stream
 
 _LAZY = {
@@ -55,6 +55,7 @@ _LAZY = {
     "AsyncStream": "easyllm.streaming",
     "Stream": "easyllm.streaming",
     "pydantic_function_tool": "easyllm.schema.structured",
+    "pydantic_responses_function_tool": "easyllm.schema.structured",
 }
 
 
@@ -106,4 +107,5 @@ __all__ = [
     "UnprocessableEntityError",
     "__version__",
     "pydantic_function_tool",
+    "pydantic_responses_function_tool",
 ]

@@ -1,4 +1,4 @@
-"""`client.responses` of `HuggingFace` / `AsyncHuggingFace`: `create`, `retrieve`, `delete`.
+"""`client.responses` of `HuggingFace` / `AsyncHuggingFace`: `create`, `parse`, `retrieve`, `delete`.
 
 `create` runs `easyllm.response_calls` (native on servers with `/responses`, translated onto chat completions
 elsewhere) and returns an `easyllm.schema.responses.Response`, or with `stream=True` a `Stream` / `AsyncStream`
@@ -14,10 +14,11 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, overload
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast, overload
 
 from easyllm import response_calls
-from easyllm.schema.responses import Event, Response
+from easyllm.schema.responses import Event, ParsedResponse, Response
+from easyllm.schema.structured import parse_response, text_param
 from easyllm.streaming import AsyncStream, Stream
 
 if TYPE_CHECKING:
@@ -65,8 +66,19 @@ class ResponseCreateOptions(TypedDict, total=False):
     timeout: float | None
 
 
+T = TypeVar("T")
+
+
 def _options(model: str | None, input: object, options: Any) -> dict[str, Any]:
     return {"model": model, "input": input, **options}
+
+
+def _parse_options(model: str | None, input: object, text_format: object, options: Any) -> dict[str, Any]:
+    """`parse`'s request: `text_format` sent as the strict `json_schema` of `text.format`."""
+    out = _options(model, input, options)
+    if text_format is not None:
+        out["text"] = text_param(out.get("text"), text_format)
+    return out
 
 
 class Responses:
@@ -111,6 +123,29 @@ class Responses:
                 before anything is sent.
         """
         return response_calls.create(self._client, _options(model, input, options), stream)
+
+    def parse(
+        self,
+        *,
+        input: str | list[Any],
+        model: str | None = None,
+        text_format: type[T] | None = None,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> ParsedResponse[T]:
+        """Create a model response and read it into Python types (openai's `responses.parse`).
+
+        `text_format=Model` (a pydantic model, a dataclass, ...) is sent as a strict JSON schema in `text.format`
+        (natively, or as the chat completion's `response_format` when the call is translated); each output text
+        part gets `parsed`, and `output_parsed` is the first. Function calls get `parsed_arguments`: a model for a
+        tool carrying one (openai's `pydantic_function_tool` for responses), JSON for another strict tool.
+
+        Raises:
+            InvalidParameterError: `text.format` and `text_format` both given, or an argument `create` refuses.
+            pydantic.ValidationError: the answer does not fit the type (as the openai SDK raises it).
+        """
+        request = _parse_options(model, input, text_format, options)
+        response = cast("Response", response_calls.create(self._client, request, False))
+        return parse_response(response, text_format, request.get("tools"))
 
     def retrieve(self, response_id: str, *, timeout: float | None = None) -> Response:
         """A response by id: from the client's store (translated responses), else from the server.
@@ -160,6 +195,19 @@ class AsyncResponses:
     ) -> Response | AsyncStream[Event]:
         """Async `Responses.create`; with `stream=True`, an `AsyncStream` (use `async for`)."""
         return await response_calls.acreate(self._client, _options(model, input, options), stream)
+
+    async def parse(
+        self,
+        *,
+        input: str | list[Any],
+        model: str | None = None,
+        text_format: type[T] | None = None,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> ParsedResponse[T]:
+        """Async `Responses.parse`."""
+        request = _parse_options(model, input, text_format, options)
+        response = cast("Response", await response_calls.acreate(self._client, request, False))
+        return parse_response(response, text_format, request.get("tools"))
 
     async def retrieve(self, response_id: str, *, timeout: float | None = None) -> Response:
         """Async `Responses.retrieve`."""

@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import Field, TypeAdapter
 
@@ -34,6 +34,10 @@ __all__ = [
     "OutputMessage",
     "OutputRefusal",
     "OutputText",
+    "ParsedFunctionCallItem",
+    "ParsedOutputMessage",
+    "ParsedOutputText",
+    "ParsedResponse",
     "ReasoningItem",
     "ReasoningText",
     "Response",
@@ -211,6 +215,47 @@ class Response(BaseModel):
             for part in item.content
             if isinstance(part, OutputText)
         )
+
+
+# ---------------------------------------------------------------- `responses.parse`
+
+T = TypeVar("T")
+
+
+class ParsedOutputText(OutputText, Generic[T]):
+    """An `output_text` part of a `parse` answer: `parsed` is its text read into the requested type."""
+
+    parsed: T | None = None
+
+
+class ParsedOutputMessage(OutputMessage, Generic[T]):
+    """An output message of a `parse` answer."""
+
+    content: list[ParsedOutputText[T] | OutputRefusal]  # type: ignore[assignment]
+
+
+class ParsedFunctionCallItem(FunctionCallItem):
+    """A function call of a `parse` answer: `parsed_arguments` read as its tool says (a model, or JSON)."""
+
+    parsed_arguments: object = None
+
+
+class ParsedResponse(Response, Generic[T]):
+    """What `responses.parse` returns: a `Response` whose text parts carry `parsed`, and `output_parsed`."""
+
+    output: list[
+        ParsedOutputMessage[T] | ParsedFunctionCallItem | OutputMessage | FunctionCallItem | ReasoningItem | OtherItem
+    ]
+
+    @property
+    def output_parsed(self) -> T | None:
+        """The first text part's parsed value (as openai's property), None if no part was parsed."""
+        for item in self.output:
+            if isinstance(item, ParsedOutputMessage):
+                for part in item.content:
+                    if isinstance(part, ParsedOutputText) and part.parsed is not None:
+                        return part.parsed
+        return None
 
 
 # ---------------------------------------------------------------- stream events

@@ -27,15 +27,28 @@ from typing import Any, TypeVar, cast
 from pydantic import BaseModel, TypeAdapter
 
 from easyllm.errors import ContentFilterFinishReasonError, InvalidParameterError, LengthFinishReasonError
+from easyllm.schema.responses import (
+    FunctionCallItem,
+    OutputMessage,
+    OutputText,
+    ParsedFunctionCallItem,
+    ParsedOutputMessage,
+    ParsedOutputText,
+    ParsedResponse,
+    Response,
+)
 from easyllm.schema.types import ChatCompletion, ParsedChatCompletion, validate
 
 __all__ = [
     "PydanticFunctionTool",
     "check_parse_tools",
     "parse_completion",
+    "parse_response",
     "pydantic_function_tool",
+    "pydantic_responses_function_tool",
     "response_format_param",
     "strict_json_schema",
+    "text_param",
 ]
 
 T = TypeVar("T")
@@ -74,6 +87,25 @@ def pydantic_function_tool(
     if text is not None:
         definition["description"] = text
     return {"type": "function", "function": PydanticFunctionTool(definition, model)}
+
+
+def pydantic_responses_function_tool(
+    model: type[BaseModel], *, name: str | None = None, description: str | None = None
+) -> dict[str, Any]:
+    """`pydantic_function_tool` in the Responses API's flat shape (openai's `pydantic_responses_function_tool`).
+
+    With `responses.parse`, a call of this tool comes back with `parsed_arguments`, a `model`.
+
+    Example:
+        >>> from pydantic import BaseModel
+        >>> class GetWeather(BaseModel):
+        ...     city: str
+        >>> tool = pydantic_responses_function_tool(GetWeather)
+        >>> tool["type"], tool["name"], tool["strict"], tool.model.__name__
+        ('function', 'GetWeather', True, 'GetWeather')
+    """
+    function = pydantic_function_tool(model, name=name, description=description)["function"]
+    return PydanticFunctionTool({"type": "function", **function}, model)
 
 
 def strict_json_schema(target: object) -> dict[str, Any]:
@@ -216,3 +248,53 @@ def _arguments(function: Mapping[str, Any] | None, arguments: str) -> object:
     if function is not None and function.get("strict") is True:
         return json.loads(arguments)
     return None
+
+
+# ---------------------------------------------------------------- the Responses API
+
+
+def text_param(text: Mapping[str, Any] | None, text_format: object) -> dict[str, Any]:
+    """The Responses API's `text` with `format` set to `text_format` as a strict `json_schema` format."""
+    out = dict(text or {})
+    if "format" in out:
+        raise InvalidParameterError("and `text_format` cannot both be given: use one", param="text.format")
+    spec = response_format_param(text_format)["json_schema"]
+    out["format"] = {"type": "json_schema", "name": spec["name"], "schema": spec["schema"], "strict": True}
+    return out
+
+
+def parse_response(
+    response: Response, text_format: object, tools: Iterable[Mapping[str, Any]] | None
+) -> ParsedResponse[Any]:
+    """`response` with its final text read into `text_format` and its function calls' arguments read.
+
+    Each `output_text` part of a message gets `parsed` when `text_format` is a type (a message whose `phase` is
+    not the final answer is left unread, as the openai SDK leaves it); each function call gets `parsed_arguments`
+    (`_arguments`, with the request's tools by name).
+    """
+    functions = {tool.get("name"): tool for tool in tools or () if tool.get("type") == "function"}
+    output: list[Any] = []
+    for item in response.output:
+        if isinstance(item, OutputMessage):
+            phase = (item.__pydantic_extra__ or {}).get("phase")
+            target = text_format if isinstance(text_format, type) and phase in (None, "final_answer") else None
+            content = [
+                validate(
+                    ParsedOutputText, {**_fields(part), "parsed": None if target is None else _read(target, part.text)}
+                )
+                if isinstance(part, OutputText)
+                else part
+                for part in item.content
+            ]
+            output.append(validate(ParsedOutputMessage, {**_fields(item), "content": content}))
+        elif isinstance(item, FunctionCallItem):
+            parsed = _arguments(functions.get(item.name), item.arguments)
+            output.append(validate(ParsedFunctionCallItem, {**_fields(item), "parsed_arguments": parsed}))
+        else:
+            output.append(item)
+    return validate(ParsedResponse, {**_fields(response), "output": output})
+
+
+def _fields(model: BaseModel) -> dict[str, Any]:
+    """A model's fields and extra keys, values as they are (nested models stay models)."""
+    return {**model.__dict__, **(model.__pydantic_extra__ or {})}

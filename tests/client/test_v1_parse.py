@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import openai
@@ -13,7 +14,7 @@ from openai.lib._pydantic import to_strict_json_schema
 from openai.types.chat import ParsedChatCompletion as OpenAIParsedChatCompletion
 
 import easyllm
-from easyllm import errors
+from easyllm import errors, response_calls
 from easyllm.schema.structured import strict_json_schema
 from easyllm.schema.types import ParsedChatCompletion
 from tests.client import v1_helpers
@@ -23,6 +24,13 @@ from tests.client.v1_helpers import MESSAGES, chat_body, dump
 forget_routes = v1_helpers.forget_routes
 make_v1 = v1_helpers.make_v1
 v1_shell = v1_helpers.v1_shell
+
+
+@pytest.fixture(autouse=True)
+def forget_responses_routes() -> Iterator[None]:
+    response_calls.forget_servers()
+    yield
+    response_calls.forget_servers()
 
 
 class Address(pydantic.BaseModel):
@@ -182,3 +190,68 @@ def test_what_parse_cannot_read_is_refused_before_sending(
     with pytest.raises(errors.InvalidParameterError, match=match) as info:
         run("chat.completions", method="parse", messages=MESSAGES, **options)
     assert info.value.param == param and run.server.requests == []
+
+
+# ---------------------------------------------------------------- responses.parse
+
+
+def native_response(text: str, output: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    message = {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+               "content": [{"type": "output_text", "text": text, "annotations": []}]}  # fmt: skip
+    return {
+        "id": "resp_1", "object": "response", "created_at": 1760000000, "model": "m", "status": "completed",
+        "output": output if output is not None else [message], "tools": [], "tool_choice": "auto",
+        "parallel_tool_calls": True, "usage": {"input_tokens": 7, "output_tokens": 9, "total_tokens": 16},
+    }  # fmt: skip
+
+
+def test_responses_parse_natively_reads_the_text_and_sends_a_strict_format(make_v1: Any) -> None:
+    run = make_v1(reply(json_body=native_response(json.dumps(PERSON))))
+    r = run("responses", method="parse", model="m", input="Who?", text_format=Person, max_output_tokens=64)
+    assert r.output_parsed == Person.model_validate(PERSON) and isinstance(r.output_parsed, Person)
+    assert r.output[0].content[0].parsed == r.output_parsed and r.output_text == json.dumps(PERSON)
+    body = run.bodies()[0]
+    assert run.paths() == ["/v1/responses"]
+    assert body["text"] == {"format": {"type": "json_schema", "name": "Person", "schema": to_strict_json_schema(Person),
+                                       "strict": True}}  # fmt: skip
+    # what the openai SDK's own parse sends for the same type
+    from openai.lib._parsing._responses import type_to_text_format_param
+
+    assert body["text"]["format"] == type_to_text_format_param(Person)
+
+
+def test_responses_parse_translated_onto_chat_sends_the_schema_as_response_format(make_v1: Any) -> None:
+    not_found = reply(404, json_body={"detail": "Not Found"})
+    run = make_v1(not_found, reply(json_body=chat_body('{"x": 3, "y": 4}')))
+    r = run("responses", method="parse", model="m", input="Where?", text_format=Point)
+    assert r.output_parsed == Point(3, 4)
+    paths = run.paths()  # (a structured output on a /v1 base asks once what the server is: GETs between)
+    assert paths[0] == "/v1/responses" and paths[-1] == "/v1/chat/completions"
+    fmt = run.bodies()[1]["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["schema"] == to_strict_json_schema_of(Point)
+
+
+def test_responses_parse_reads_function_calls_and_leaves_other_phases_unread(make_v1: Any) -> None:
+    calls = [
+        {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "GetWeather",
+         "arguments": '{"city": "Rome", "unit": "c"}', "status": "completed"},
+        {"type": "function_call", "id": "fc_2", "call_id": "call_2", "name": "plain", "arguments": '{"a": 1}'},
+        {"type": "message", "id": "msg_0", "role": "assistant", "status": "completed", "phase": "commentary",
+         "content": [{"type": "output_text", "text": "thinking aloud", "annotations": []}]},
+    ]  # fmt: skip
+    run = make_v1(reply(json_body=native_response("", output=calls)))
+    strict = {"type": "function", "name": "plain", "strict": True, "parameters": {"type": "object"}}
+    tools = [easyllm.pydantic_responses_function_tool(GetWeather), strict]
+    r = run("responses", method="parse", model="m", input="Weather?", tools=tools, text_format=Person)
+    first, second, message = r.output
+    assert first.parsed_arguments == GetWeather(city="Rome", unit="c") and second.parsed_arguments == {"a": 1}
+    assert message.content[0].parsed is None and r.output_parsed is None  # not the final answer: not read
+    assert run.bodies()[0]["tools"][0] == openai.pydantic_responses_function_tool(GetWeather)
+
+
+def test_responses_parse_refuses_a_format_given_twice_before_sending(make_v1: Any) -> None:
+    run = make_v1(reply(json_body=native_response("{}")))
+    with pytest.raises(errors.InvalidParameterError, match="`text_format` cannot both") as info:
+        run("responses", method="parse", model="m", input="?", text_format=Person,
+            text={"format": {"type": "json_object"}})  # fmt: skip
+    assert info.value.param == "text.format" and run.server.requests == []

@@ -142,6 +142,10 @@ def test_parse_reads_the_grammar_constrained_answer_into_the_model(shell: str, l
         call(shell, llamacpp_url, "chat.completions", engine="llama-cpp-python", method="parse", messages=QUESTION,
              response_format=Capital, max_tokens=3, temperature=0)  # fmt: skip
     assert info.value.completion.choices[0].finish_reason == "length"
+    # the Responses API's parse, translated onto this server's chat route (it has no /v1/responses)
+    r = call(shell, llamacpp_url, "responses", engine="llama-cpp-python", method="parse",
+             input=QUESTION[0]["content"], text_format=Capital, max_output_tokens=60, temperature=0)  # fmt: skip
+    assert isinstance(r.output_parsed, Capital) and r.output_parsed == Capital.model_validate_json(r.output_text)
 
 
 def test_chat_logprobs_in_openai_shape(shell: str, llamacpp_url: str) -> None:

@@ -93,3 +93,18 @@ def test_parse_gets_a_model_from_the_servers_grammar(shell: str, serve_url: str,
     parsed = r.choices[0].message.parsed
     assert isinstance(parsed, Sum) and parsed == Sum.model_validate_json(r.choices[0].message.content)
     assert r.choices[0].finish_reason == "stop"
+
+
+def test_responses_parse_gets_a_model_from_the_native_route(shell: str, serve_url: str) -> None:
+    async def main() -> Any:
+        async with easyllm.AsyncHuggingFace(base_url=f"{serve_url}/v1", timeout=120) as hf:
+            return await hf.responses.parse(input=QUESTION[0]["content"], text_format=Sum, max_output_tokens=40,
+                                            temperature=0)  # fmt: skip
+
+    if shell == "sync":
+        with easyllm.HuggingFace(base_url=f"{serve_url}/v1", timeout=120) as hf:
+            r = hf.responses.parse(input=QUESTION[0]["content"], text_format=Sum, max_output_tokens=40, temperature=0)
+    else:
+        r = asyncio.run(main())
+    assert isinstance(r.output_parsed, Sum) and r.output_parsed == Sum.model_validate_json(r.output_text)
+    assert r.status == "completed" and r.text["format"]["name"] == "Sum"
