@@ -25,9 +25,11 @@ import httpx
 
 from easyllm.cache import CacheSpec
 from easyllm.client_resources import (
+    AsyncBeta,
     AsyncChat,
     AsyncCompletions,
     AsyncEmbeddings,
+    Beta,
     Chat,
     Completions,
     Embeddings,
@@ -194,6 +196,7 @@ class HuggingFace(BaseClient[httpx.Client]):
     """
 
     chat: Chat
+    beta: Beta
     completions: Completions
     embeddings: Embeddings
     rerank: Rerank
@@ -204,6 +207,7 @@ class HuggingFace(BaseClient[httpx.Client]):
 
     def _attach_resources(self) -> None:
         self.chat = Chat(self)
+        self.beta = Beta(self.chat)
         self.completions = Completions(self)
         self.embeddings = Embeddings(self)
         self.rerank, self.classifications = Rerank(self), Classifications(self)
@@ -238,6 +242,7 @@ class AsyncHuggingFace(BaseClient[httpx.AsyncClient]):
     """
 
     chat: AsyncChat
+    beta: AsyncBeta
     completions: AsyncCompletions
     embeddings: AsyncEmbeddings
     rerank: AsyncRerank
@@ -248,6 +253,7 @@ class AsyncHuggingFace(BaseClient[httpx.AsyncClient]):
 
     def _attach_resources(self) -> None:
         self.chat = AsyncChat(self)
+        self.beta = AsyncBeta(self.chat)
         self.completions = AsyncCompletions(self)
         self.embeddings = AsyncEmbeddings(self)
         self.rerank, self.classifications = AsyncRerank(self), AsyncClassifications(self)

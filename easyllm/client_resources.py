@@ -38,10 +38,12 @@ if TYPE_CHECKING:
     from easyllm.client import AsyncHuggingFace, BaseClient, HuggingFace
 
 __all__ = [
+    "AsyncBeta",
     "AsyncChat",
     "AsyncChatCompletions",
     "AsyncCompletions",
     "AsyncEmbeddings",
+    "Beta",
     "Chat",
     "ChatCompletions",
     "ChatCreateOptions",
@@ -316,6 +318,13 @@ class Chat:
         self.completions = ChatCompletions(client)
 
 
+class Beta:
+    """`client.beta`: where openai 1.x kept `chat.completions.parse` before 1.92 (the same `chat` as `client.chat`)."""
+
+    def __init__(self, chat: Chat) -> None:
+        self.chat = chat
+
+
 class Completions:
     """`client.completions`: text completions, the prompt sent as given."""
 
@@ -548,6 +557,13 @@ class AsyncChat:
 
     def __init__(self, client: AsyncHuggingFace) -> None:
         self.completions = AsyncChatCompletions(client)
+
+
+class AsyncBeta:
+    """`client.beta` of `AsyncHuggingFace` (the same `chat` as `client.chat`)."""
+
+    def __init__(self, chat: AsyncChat) -> None:
+        self.chat = chat
 
 
 class AsyncCompletions:

@@ -98,6 +98,15 @@ def test_a_model_comes_back_parsed_and_the_schema_goes_out_strict(make_v1: Any) 
     assert theirs.choices[0].message.parsed == parsed
 
 
+def test_the_beta_namespace_of_older_openai_code_is_the_same_parse(make_v1: Any) -> None:
+    # openai 1.40-1.91 code writes `client.beta.chat.completions.parse`
+    run = make_v1(reply(json_body=chat_body('{"x": 1, "y": 2}')))
+    r = run("beta.chat.completions", method="parse", messages=MESSAGES, response_format=Point)
+    assert r.choices[0].message.parsed == Point(1, 2)
+    with easyllm.HuggingFace(base_url="http://x.test/v1", api_key="-") as client:
+        assert client.beta.chat is client.chat
+
+
 def test_each_dialect_sends_the_schema_in_its_own_form(make_v1: Any) -> None:
     run = make_v1(reply(json_body=chat_body('{"x": 1, "y": 2}')))
     r = run("chat.completions", method="parse", client={"base_url": "http://lcp.test/v1", "engine": "llama-cpp-python"},
