@@ -173,9 +173,15 @@ def json_grammar(grammar: dict[str, Any] | None, model: ModelConfig) -> dict[str
         except ValueError:
             raise RequestValidationError("grammar `value` is not valid JSON") from None
     if value is None:
-        return {}
+        value = {}
     if not isinstance(value, dict):
         raise RequestValidationError("grammar `value` must be a JSON schema (an object)")
+    from easyllm.serve.engines.llama import json_gbnf  # the llama.cpp engine's converter, as generation uses it
+
+    try:
+        json_gbnf(json.dumps(value))
+    except ValueError as err:
+        raise RequestValidationError(str(err)) from None
     return value
 
 

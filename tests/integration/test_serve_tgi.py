@@ -177,6 +177,7 @@ def test_stream_top_tokens(http: httpx.Client) -> None:
         ({"grammar": {"type": "regex", "value": "a+"}}, "grammar of type 'regex' is not supported"),
         ({"grammar": {"type": "json", "value": "{not json"}}, "grammar `value` is not valid JSON"),
         ({"grammar": {"type": "json", "value": [1]}}, "grammar `value` must be a JSON schema"),
+        ({"grammar": {"type": "json", "value": {"type": "strange"}}}, "the JSON schema cannot be turned"),
     ],
 )
 def test_validation_errors_answer_422(http: httpx.Client, parameters: dict[str, Any], message: str) -> None:

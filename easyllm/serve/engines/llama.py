@@ -183,10 +183,7 @@ class LlamaCppModel:
         Returns:
             The mask for one generation (close it when done).
         """
-        from llama_cpp import llama_grammar
-
-        gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(schema)) if schema else llama_grammar.JSON_GBNF
-        return GrammarMask(self._lib, self._vocab, gbnf, self.n_vocab)
+        return GrammarMask(self._lib, self._vocab, json_gbnf(json.dumps(schema)), self.n_vocab)
 
     def _decode(self, chunk: list[int], *, all_logits: bool) -> None:
         self._batch.set_batch(batch=chunk, n_past=self._n_past, logits_all=all_logits)
@@ -202,6 +199,26 @@ class LlamaCppModel:
         pointer = self._ctx.get_logits_ith(-1)
         row: npt.NDArray[np.float32] = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
         return row
+
+
+@lru_cache(maxsize=64)
+def json_gbnf(schema: str) -> str:
+    """The GBNF grammar of a JSON schema given as JSON text (`{}`: any JSON value), by llama-cpp-python's converter.
+
+    Remembered by the schema's text: a request is checked with it (`params.json_grammar`) and then generated with
+    it, and clients send the same schema again and again.
+
+    Raises:
+        ValueError: the converter cannot make a grammar of the schema (its reason in the message).
+    """
+    from llama_cpp import llama_grammar
+
+    if json.loads(schema) == {}:
+        return str(llama_grammar.JSON_GBNF)
+    try:
+        return str(llama_grammar.json_schema_to_gbnf(schema))
+    except (AssertionError, KeyError, TypeError, ValueError, RecursionError) as err:  # it asserts what it cannot do
+        raise ValueError(f"the JSON schema cannot be turned into a grammar: {err}") from None
 
 
 #: llama.cpp's `llama_token_data` (id, logit, p) as a numpy record, to fill and read the candidates in bulk.
