@@ -1,9 +1,10 @@
-"""Structured output with Python types: what `chat.completions.parse` sends and how it reads the answer.
+"""Structured output with Python types: what `chat.completions.parse` and `responses.parse` send and read.
 
 openai>=1 code asks for a pydantic model and gets it back: `response_format=Model` becomes a strict `json_schema`
 response format (every property required, no other properties: the answer always fills the model), and the
 answer's content is read into `Model` (`message.parsed`). Tools made by `pydantic_function_tool(Model)` have their
 arguments read into their model (`parsed_arguments`); other strict function tools get their arguments as JSON.
+`responses.parse` does the same with `text_format` (sent as `text.format`, read into `parsed` / `output_parsed`).
 Each server's dialect then sends the schema in its own form (TGI's grammar, llama-cpp-python's `schema`, OpenAI's
 form for vLLM, SGLang, llama.cpp's server and the router), as for any `json_schema` response format.
 
@@ -138,7 +139,8 @@ def _strict(node: Any, root: dict[str, Any]) -> Any:
                 table[name] = _strict(sub, root)
     if node.get("type") == "object":
         node.setdefault("additionalProperties", False)
-        node["required"] = list(node.get("properties", {}))
+        if isinstance(node.get("properties"), dict):  # (a mapping type has none: nothing to require)
+            node["required"] = list(node["properties"])
     for key in ("items", "additionalProperties", "not"):
         if isinstance(node.get(key), dict):
             node[key] = _strict(node[key], root)
@@ -152,7 +154,7 @@ def _strict(node: Any, root: dict[str, Any]) -> Any:
     ref = node.get("$ref")
     if isinstance(ref, str) and len(node) > 1:
         del node["$ref"]
-        node.update({**_resolve(ref, root), **node})
+        node.update({**_strict(_resolve(ref, root), root), **node})  # the definition made strict here too
     return node
 
 

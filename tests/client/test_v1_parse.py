@@ -68,7 +68,21 @@ def tool_call(name: str, arguments: str, id: str = "call_1") -> dict[str, Any]:
     return {"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
-@pytest.mark.parametrize("model", [Person, Address, GetWeather])
+class Inner(pydantic.BaseModel):
+    value: int
+
+
+class Middle(pydantic.BaseModel):
+    inner: Inner = pydantic.Field(description="a $ref with a description, inside a definition")
+    extra: dict[str, int] = {}
+
+
+class Outer(pydantic.BaseModel):
+    middle: Middle
+    many: list[Middle] | None = None
+
+
+@pytest.mark.parametrize("model", [Person, Address, GetWeather, Outer])
 def test_the_schema_sent_is_what_the_openai_sdk_sends(model: type[pydantic.BaseModel]) -> None:
     assert strict_json_schema(model) == to_strict_json_schema(model)
     tool = easyllm.pydantic_function_tool(model)
