@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from easyllm.protocol.options import native_grammar
 from easyllm.serve.params import GenerateParameters, RequestValidationError
 
 
@@ -118,7 +119,7 @@ def response_format_grammar(response_format: dict[str, Any] | None) -> dict[str,
         schema = spec.get("schema") if isinstance(spec, dict) else None
         if not isinstance(schema, dict):
             raise RequestValidationError("`response_format.json_schema.schema` must be a JSON schema")
-        return {"type": "json", "value": schema}
+        return native_grammar(response_format)  # what the client sends TGI's native route for it
     if kind == "json_object":
         return {"type": "json", "value": response_format.get("value", response_format.get("schema"))}
     raise RequestValidationError(f"`response_format.type` {kind!r} is not supported")
