@@ -1,7 +1,9 @@
 """GGUF generation with llama-cpp-python, driven token by token (imported only when a GGUF model loads).
 
 The server does its own sampling (`easyllm.serve.sampling`), so it needs from llama.cpp only: tokenization, the
-pieces of tokens, the vocabulary's control/end flags, and the logits after each decode. `prefill` asks for the
+pieces of tokens, the vocabulary's control/end flags, the logits after each decode, and for structured output its
+grammar sampler, used as a mask over those logits (`GrammarMask`, over llama-cpp-python's schema-to-GBNF
+converter: `json_gbnf`). `prefill` asks for the
 logits of every prompt position only when prefill details are wanted; otherwise only the last row is computed.
 The KV cache is cleared at each prefill (one sequence at a time: the model's worker thread serialises requests).
 """
