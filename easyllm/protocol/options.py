@@ -130,6 +130,12 @@ def _parse_scalars(key: tuple[tuple[str, type, Any], ...]) -> ChatOptions:
 
 
 def _parse(values: Mapping[str, Any]) -> ChatOptions:
+    if isinstance(values.get("response_format"), type):  # what openai>=1 code passes to `parse`
+        raise InvalidParameterError(
+            "is a type: pass it to `client.chat.completions.parse(response_format=...)`, which sends its schema and "
+            "reads the answer into it (`create` takes a response_format dict)",
+            param="response_format",
+        )
     options = _validate(values)
     _check_response_format(options.response_format)
     if options.max_completion_tokens is not None and options.max_tokens is None:

@@ -112,6 +112,13 @@ def test_a_model_comes_back_parsed_and_the_schema_goes_out_strict(make_v1: Any) 
     assert theirs.choices[0].message.parsed == parsed
 
 
+def test_create_with_a_type_says_to_use_parse_before_sending(make_v1: Any) -> None:
+    run = make_v1(reply(json_body=chat_body("{}")))
+    with pytest.raises(errors.InvalidParameterError, match=r"chat\.completions\.parse") as info:
+        run("chat.completions", messages=MESSAGES, response_format=Person)
+    assert info.value.param == "response_format" and run.server.requests == []
+
+
 def test_the_beta_namespace_of_older_openai_code_is_the_same_parse(make_v1: Any) -> None:
     # openai 1.40-1.91 code writes `client.beta.chat.completions.parse`
     run = make_v1(reply(json_body=chat_body('{"x": 1, "y": 2}')))
