@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast, overlo
 
 from easyllm import addons, embedding_calls
 from easyllm.cache import CacheSpec
+from easyllm.chat_stream_helpers import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
 from easyllm.dialects import ChatCall, TextCall
 from easyllm.errors import InvalidParameterError
 from easyllm.protocol.embeddings import EmbeddingOptions, embedding_options
 from easyllm.protocol.extras import Extras
 from easyllm.protocol.inputs import check_embedding_input
 from easyllm.schema import types
+from easyllm.schema.chat_stream_state import ChatStreamState
 from easyllm.schema.structured import check_parse_tools, parse_completion, response_format_param
 from easyllm.schema.types import (
     ChatCompletion,
@@ -139,18 +141,23 @@ def _chat_call(
 
 
 def _parse_call(
-    client: BaseClient[Any], messages: object, model: str | None, response_format: object, options: Mapping[str, Any]
+    client: BaseClient[Any],
+    messages: object,
+    model: str | None,
+    response_format: object,
+    options: Mapping[str, Any],
+    stream: bool = False,
 ) -> tuple[Settings, ChatCall, addons.AddOns | None, list[Any] | None]:
-    """`parse`'s call: its tools checked and its response format sent as a schema, before anything is sent."""
+    """`parse`'s (or `stream`'s) call: its tools checked and its response format sent as a schema, before sending."""
     if "stream" in options:
-        raise InvalidParameterError("is not taken by `parse` (it reads one whole answer)", param="stream")
+        raise InvalidParameterError("is not taken by `parse` or `stream` (each chooses its own)", param="stream")
     rest = dict(options)
     tools = rest.get("tools")
     if tools is not None:
         tools = rest["tools"] = check_parse_tools(tools)
     if response_format is not None:
         rest["response_format"] = response_format_param(response_format)
-    settings, call, more = _chat_call(client, messages, model, False, rest)
+    settings, call, more = _chat_call(client, messages, model, stream, rest)
     return settings, call, more, tools
 
 
@@ -309,6 +316,32 @@ class ChatCompletions:
         transport = self._client.transport(settings)
         completion = addons.complete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
         return parse_completion(cast("ChatCompletion", completion), response_format, tools)
+
+    def stream(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        response_format: type[T] | Mapping[str, Any] | None = None,
+        **options: Unpack[ChatParseOptions],
+    ) -> ChatCompletionStreamManager[T]:
+        """Stream a chat completion as openai's helper does: `with ... as stream`, then events, then the answer.
+
+        The events (`chunk`, `content.delta` with the JSON read so far, `content.done` with `parsed`,
+        `tool_calls.function.arguments.delta` / `.done`, `refusal.*`, `logprobs.*`) and
+        `stream.get_final_completion()` (a `ParsedChatCompletion`) follow openai's `chat.completions.stream`; its
+        arguments and refusals are `parse`'s. The request is sent when the `with` block is entered.
+        """
+        settings, call, more, tools = _parse_call(self._client, messages, model, response_format, options, True)
+        transport = self._client.transport(settings)
+
+        def open_chunks() -> Stream[ChatCompletionChunk]:
+            return cast(
+                "Stream[ChatCompletionChunk]",
+                addons.complete(call, transport, types.chat_completion, CHAT_CHUNKS, more),
+            )
+
+        return ChatCompletionStreamManager(open_chunks, ChatStreamState(response_format, tools))
 
 
 class Chat:
@@ -550,6 +583,24 @@ class AsyncChatCompletions:
         transport = self._client.transport(settings)
         completion = await addons.acomplete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
         return parse_completion(cast("ChatCompletion", completion), response_format, tools)
+
+    def stream(
+        self,
+        *,
+        messages: Sequence[Mapping[str, Any]],
+        model: str | None = None,
+        response_format: type[T] | Mapping[str, Any] | None = None,
+        **options: Unpack[ChatParseOptions],
+    ) -> AsyncChatCompletionStreamManager[T]:
+        """Async `ChatCompletions.stream` (`async with ... as stream`, then `async for event in stream`)."""
+        settings, call, more, tools = _parse_call(self._client, messages, model, response_format, options, True)
+        transport = self._client.transport(settings)
+
+        async def open_chunks() -> AsyncStream[ChatCompletionChunk]:
+            chunks = await addons.acomplete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
+            return cast("AsyncStream[ChatCompletionChunk]", chunks)
+
+        return AsyncChatCompletionStreamManager(open_chunks, ChatStreamState(response_format, tools))
 
 
 class AsyncChat:

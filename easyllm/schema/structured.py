@@ -204,13 +204,18 @@ def check_parse_tools(tools: object) -> list[Any]:
 
 
 def parse_completion(
-    completion: ChatCompletion, response_format: object, tools: Iterable[Mapping[str, Any]] | None
+    completion: ChatCompletion,
+    response_format: object,
+    tools: Iterable[Mapping[str, Any]] | None,
+    *,
+    check_finish: bool = True,
 ) -> ParsedChatCompletion[Any]:
     """`completion` with its messages' content read into `response_format` and its tool calls' arguments read.
 
     The content is read when `response_format` is a type and the message has content and no refusal
     (`message.parsed`); each tool call gets `function.parsed_arguments` (`_arguments`). An answer cut by the token
-    limit or the content filter raises instead, as the openai SDK does.
+    limit or the content filter raises instead, as the openai SDK does (unless `check_finish` is false: a stream's
+    snapshot is made as it is).
     """
     functions = {
         tool["function"].get("name"): tool["function"]
@@ -219,9 +224,9 @@ def parse_completion(
     }
     data = completion.model_dump()
     for choice, raw in zip(completion.choices, data["choices"], strict=True):
-        if choice.finish_reason == "length":
+        if check_finish and choice.finish_reason == "length":
             raise LengthFinishReasonError(completion=completion)
-        if choice.finish_reason == "content_filter":
+        if check_finish and choice.finish_reason == "content_filter":
             raise ContentFilterFinishReasonError(completion=completion)
         message, out = choice.message, raw["message"]
         if isinstance(response_format, type) and message.content and not message.refusal:

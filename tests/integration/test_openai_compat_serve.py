@@ -108,3 +108,25 @@ def test_responses_parse_gets_a_model_from_the_native_route(shell: str, serve_ur
         r = asyncio.run(main())
     assert isinstance(r.output_parsed, Sum) and r.output_parsed == Sum.model_validate_json(r.output_text)
     assert r.status == "completed" and r.text["format"]["name"] == "Sum"
+
+
+def test_the_stream_helper_reads_the_grammar_held_stream(shell: str, serve_url: str) -> None:
+    kwargs = {"messages": QUESTION, "response_format": Sum, "max_tokens": 40, "temperature": 0}
+
+    async def main() -> Any:
+        hf = easyllm.AsyncHuggingFace(base_url=f"{serve_url}/v1", timeout=120)
+        async with hf, hf.chat.completions.stream(**kwargs) as stream:
+            return [e async for e in stream], await stream.get_final_completion()
+
+    if shell == "sync":
+        with (
+            easyllm.HuggingFace(base_url=f"{serve_url}/v1", timeout=120) as hf,
+            hf.chat.completions.stream(**kwargs) as stream,
+        ):
+            events, final = list(stream), stream.get_final_completion()
+    else:
+        events, final = asyncio.run(main())
+    text = "".join(e.delta for e in events if e.type == "content.delta")
+    (done,) = [e for e in events if e.type == "content.done"]
+    assert done.content == text == final.choices[0].message.content
+    assert isinstance(done.parsed, Sum) and final.choices[0].message.parsed == done.parsed

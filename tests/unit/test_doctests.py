@@ -12,6 +12,7 @@ MODULES = [
     "easyllm.settings",
     "easyllm.schema.openai",
     "easyllm.schema.structured",
+    "easyllm.schema.chat_stream_state",
     "easyllm.serve.params",
     "easyllm.protocol.params",
     "easyllm.protocol.options",
