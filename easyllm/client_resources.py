@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast, overlo
 
 from easyllm import addons, embedding_calls
 from easyllm.cache import CacheSpec
-from easyllm.chat_stream_helpers import AsyncChatCompletionStreamManager, ChatCompletionStreamManager
 from easyllm.dialects import ChatCall, TextCall
 from easyllm.errors import InvalidParameterError
 from easyllm.protocol.embeddings import EmbeddingOptions, embedding_options
@@ -31,6 +30,7 @@ from easyllm.schema.types import (
     ParsedChatCompletion,
 )
 from easyllm.settings import Settings
+from easyllm.stream_helpers import AsyncChatCompletionStream, AsyncStreamManager, ChatCompletionStream, StreamManager
 from easyllm.streaming import AsyncStream, Stream
 from easyllm.typed_stream import CHAT_CHUNKS
 
@@ -324,7 +324,7 @@ class ChatCompletions:
         model: str | None = None,
         response_format: type[T] | Mapping[str, Any] | None = None,
         **options: Unpack[ChatParseOptions],
-    ) -> ChatCompletionStreamManager[T]:
+    ) -> StreamManager[ChatCompletionStream[T]]:
         """Stream a chat completion as openai's helper does: `with ... as stream`, then events, then the answer.
 
         The events (`chunk`, `content.delta` with the JSON read so far, `content.done` with `parsed`,
@@ -335,13 +335,13 @@ class ChatCompletions:
         settings, call, more, tools = _parse_call(self._client, messages, model, response_format, options, True)
         transport = self._client.transport(settings)
 
-        def open_chunks() -> Stream[ChatCompletionChunk]:
-            return cast(
-                "Stream[ChatCompletionChunk]",
-                addons.complete(call, transport, types.chat_completion, CHAT_CHUNKS, more),
+        def open_stream() -> ChatCompletionStream[T]:
+            chunks = addons.complete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
+            return ChatCompletionStream(
+                cast("Stream[ChatCompletionChunk]", chunks), ChatStreamState(response_format, tools)
             )
 
-        return ChatCompletionStreamManager(open_chunks, ChatStreamState(response_format, tools))
+        return StreamManager(open_stream)
 
 
 class Chat:
@@ -591,16 +591,17 @@ class AsyncChatCompletions:
         model: str | None = None,
         response_format: type[T] | Mapping[str, Any] | None = None,
         **options: Unpack[ChatParseOptions],
-    ) -> AsyncChatCompletionStreamManager[T]:
+    ) -> AsyncStreamManager[AsyncChatCompletionStream[T]]:
         """Async `ChatCompletions.stream` (`async with ... as stream`, then `async for event in stream`)."""
         settings, call, more, tools = _parse_call(self._client, messages, model, response_format, options, True)
         transport = self._client.transport(settings)
 
-        async def open_chunks() -> AsyncStream[ChatCompletionChunk]:
+        async def open_stream() -> AsyncChatCompletionStream[T]:
             chunks = await addons.acomplete(call, transport, types.chat_completion, CHAT_CHUNKS, more)
-            return cast("AsyncStream[ChatCompletionChunk]", chunks)
+            state = ChatStreamState[T](response_format, tools)
+            return AsyncChatCompletionStream(cast("AsyncStream[ChatCompletionChunk]", chunks), state)
 
-        return AsyncChatCompletionStreamManager(open_chunks, ChatStreamState(response_format, tools))
+        return AsyncStreamManager(open_stream)
 
 
 class AsyncChat:

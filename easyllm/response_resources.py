@@ -1,4 +1,4 @@
-"""`client.responses` of `HuggingFace` / `AsyncHuggingFace`: `create`, `parse`, `retrieve`, `delete`.
+"""`client.responses` of `HuggingFace` / `AsyncHuggingFace`: `create`, `parse`, `stream`, `retrieve`, `delete`.
 
 `create` runs `easyllm.response_calls` (native on servers with `/responses`, translated onto chat completions
 elsewhere) and returns an `easyllm.schema.responses.Response`, or with `stream=True` a `Stream` / `AsyncStream`
@@ -17,8 +17,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, cast, overload
 
 from easyllm import response_calls
+from easyllm.schema.response_stream_state import ResponseStreamState
 from easyllm.schema.responses import Event, ParsedResponse, Response
 from easyllm.schema.structured import parse_response, text_param
+from easyllm.stream_helpers import AsyncResponseStream, AsyncStreamManager, ResponseStream, StreamManager
 from easyllm.streaming import AsyncStream, Stream
 
 if TYPE_CHECKING:
@@ -147,6 +149,29 @@ class Responses:
         response = cast("Response", response_calls.create(self._client, request, False))
         return parse_response(response, text_format, request.get("tools"))
 
+    def stream(
+        self,
+        *,
+        input: str | list[Any],
+        model: str | None = None,
+        text_format: type[T] | None = None,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> StreamManager[ResponseStream[T]]:
+        """Stream a response as openai's `responses.stream` does: `with ... as stream`, then events, then the answer.
+
+        The events are the stream's own, with `snapshot` on text and argument deltas, `parsed` on
+        `response.output_text.done`, and a `ParsedResponse` on `response.completed`;
+        `stream.get_final_response()` is that response. The request (`parse`'s) is sent when the `with` block is
+        entered; what `create` refuses is refused then, before it is sent.
+        """
+        request = _parse_options(model, input, text_format, options)
+
+        def open_stream() -> ResponseStream[T]:
+            events = cast("Stream[Event]", response_calls.create(self._client, request, True))
+            return ResponseStream(events, ResponseStreamState(text_format, request.get("tools")))
+
+        return StreamManager(open_stream)
+
     def retrieve(self, response_id: str, *, timeout: float | None = None) -> Response:
         """A response by id: from the client's store (translated responses), else from the server.
 
@@ -208,6 +233,23 @@ class AsyncResponses:
         request = _parse_options(model, input, text_format, options)
         response = cast("Response", await response_calls.acreate(self._client, request, False))
         return parse_response(response, text_format, request.get("tools"))
+
+    def stream(
+        self,
+        *,
+        input: str | list[Any],
+        model: str | None = None,
+        text_format: type[T] | None = None,
+        **options: Unpack[ResponseCreateOptions],
+    ) -> AsyncStreamManager[AsyncResponseStream[T]]:
+        """Async `Responses.stream` (`async with ... as stream`, then `async for event in stream`)."""
+        request = _parse_options(model, input, text_format, options)
+
+        async def open_stream() -> AsyncResponseStream[T]:
+            events = cast("AsyncStream[Event]", await response_calls.acreate(self._client, request, True))
+            return AsyncResponseStream(events, ResponseStreamState[T](text_format, request.get("tools")))
+
+        return AsyncStreamManager(open_stream)
 
     async def retrieve(self, response_id: str, *, timeout: float | None = None) -> Response:
         """Async `Responses.retrieve`."""

@@ -43,10 +43,13 @@ from easyllm.schema.types import ChatCompletion, ParsedChatCompletion, validate
 __all__ = [
     "PydanticFunctionTool",
     "check_parse_tools",
+    "fields_of",
+    "final_answer_format",
     "parse_completion",
     "parse_response",
     "pydantic_function_tool",
     "pydantic_responses_function_tool",
+    "read_json_into",
     "response_format_param",
     "strict_json_schema",
     "text_param",
@@ -230,7 +233,7 @@ def parse_completion(
             raise ContentFilterFinishReasonError(completion=completion)
         message, out = choice.message, raw["message"]
         if isinstance(response_format, type) and message.content and not message.refusal:
-            out["parsed"] = _read(response_format, message.content)
+            out["parsed"] = read_json_into(response_format, message.content)
         for call, raw_call in zip(message.tool_calls or (), out.get("tool_calls") or (), strict=True):
             raw_call["function"]["parsed_arguments"] = _arguments(
                 functions.get(call.function.name), call.function.arguments
@@ -238,7 +241,8 @@ def parse_completion(
     return validate(ParsedChatCompletion, data)
 
 
-def _read(target: type[T], content: str) -> T:
+def read_json_into(target: type[T], content: str) -> T:
+    """JSON text read into a type: a pydantic model's own `model_validate_json`, else a `TypeAdapter`'s."""
     if issubclass(target, BaseModel):
         return target.model_validate_json(content)
     return TypeAdapter(target).validate_json(content)
@@ -283,25 +287,34 @@ def parse_response(
     output: list[Any] = []
     for item in response.output:
         if isinstance(item, OutputMessage):
-            phase = (item.__pydantic_extra__ or {}).get("phase")
-            target = text_format if isinstance(text_format, type) and phase in (None, "final_answer") else None
+            target = final_answer_format(text_format, item)
             content = [
                 validate(
-                    ParsedOutputText, {**_fields(part), "parsed": None if target is None else _read(target, part.text)}
+                    ParsedOutputText,
+                    {**fields_of(part), "parsed": None if target is None else read_json_into(target, part.text)},
                 )
                 if isinstance(part, OutputText)
                 else part
                 for part in item.content
             ]
-            output.append(validate(ParsedOutputMessage, {**_fields(item), "content": content}))
+            output.append(validate(ParsedOutputMessage, {**fields_of(item), "content": content}))
         elif isinstance(item, FunctionCallItem):
             parsed = _arguments(functions.get(item.name), item.arguments)
-            output.append(validate(ParsedFunctionCallItem, {**_fields(item), "parsed_arguments": parsed}))
+            output.append(validate(ParsedFunctionCallItem, {**fields_of(item), "parsed_arguments": parsed}))
         else:
             output.append(item)
-    return validate(ParsedResponse, {**_fields(response), "output": output})
+    return validate(ParsedResponse, {**fields_of(response), "output": output})
 
 
-def _fields(model: BaseModel) -> dict[str, Any]:
+def final_answer_format(text_format: object, message: OutputMessage) -> type[Any] | None:
+    """The type a message's text is read into: `text_format`, if it is a type and the message is the final answer.
+
+    A message whose `phase` says it is not the final answer is left unread, as the openai SDK leaves it.
+    """
+    phase = (message.__pydantic_extra__ or {}).get("phase")
+    return text_format if isinstance(text_format, type) and phase in (None, "final_answer") else None
+
+
+def fields_of(model: BaseModel) -> dict[str, Any]:
     """A model's fields and extra keys, values as they are (nested models stay models)."""
     return {**model.__dict__, **(model.__pydantic_extra__ or {})}

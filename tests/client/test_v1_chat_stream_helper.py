@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import httpx
@@ -16,7 +17,7 @@ from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 from openai.types.chat import ParsedChatCompletion as OpenAIParsedChatCompletion
 
 import easyllm
-from easyllm import errors
+from easyllm import errors, response_calls
 from easyllm.schema.chat_stream_state import ChatStreamState
 from easyllm.schema.types import chat_chunk
 from tests.client import v1_helpers
@@ -24,6 +25,13 @@ from tests.client.fake_tgi import FakeServer
 from tests.client.v1_helpers import MESSAGES, V1, chunk, dump, sse_done
 
 forget_routes = v1_helpers.forget_routes
+
+
+@pytest.fixture(autouse=True)
+def forget_responses_routes() -> Iterator[None]:
+    response_calls.forget_servers()
+    yield
+    response_calls.forget_servers()
 
 
 class Point(pydantic.BaseModel):
@@ -189,3 +197,54 @@ def test_pydantic_tools_are_read_into_their_model_when_done() -> None:
     done = [e for e in events if e.type == "tool_calls.function.arguments.done"]
     assert [e.parsed_arguments for e in done] == [GetWeather(city="Paris", unit="c"), {"q": "x"}]
     assert final.choices[0].finish_reason == "tool_calls"
+
+
+# ---------------------------------------------------------------- responses.stream
+
+
+def response_summary(event: Any) -> tuple[Any, ...]:
+    said: list[Any] = [event.type, getattr(event, "snapshot", None), plain(getattr(event, "parsed", None))]
+    if event.type == "response.completed":
+        said.append(plain(event.response.output_parsed))
+    return tuple(said)
+
+
+def run_response_stream(shell: str, server: FakeServer, **kwargs: Any) -> tuple[list[Any], Any]:
+    """Enter `responses.stream(...)`, read every event, and get the final response, through one shell."""
+    if shell == "sync":
+        http = httpx.Client(transport=httpx.MockTransport(server))
+        with easyllm.HuggingFace(base_url=V1, engine="vllm", http_client=http) as client:
+            manager = client.responses.stream(input="Where?", **kwargs)
+            assert server.requests == []
+            with manager as stream:
+                return list(stream), stream.get_final_response()
+
+    async def main() -> tuple[list[Any], Any]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+            client = easyllm.AsyncHuggingFace(base_url=V1, engine="vllm", http_client=http)
+            async with client.responses.stream(input="Where?", **kwargs) as stream:
+                return [event async for event in stream], await stream.get_final_response()
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("shell", ["sync", "async"])
+def test_responses_stream_gives_the_openai_sdks_events(shell: str) -> None:
+    # translated over chat (vLLM here): the chat chunks become Responses events, then the helper's
+    not_found = v1_helpers.reply(404, json_body={"detail": "Not Found"})
+    server = FakeServer([not_found, sse_done(CONTENT)])
+    events, final = run_response_stream(shell, server, text_format=Point, max_output_tokens=32)
+    from openai.lib.streaming.responses import ResponseStreamState as OpenAIResponseState
+    from openai.types.responses import ResponseStreamEvent
+
+    theirs = OpenAIResponseState(input_tools=[], text_format=Point)
+    adapter = pydantic.TypeAdapter(ResponseStreamEvent)
+    raw = [e for e in events if e.type != "response.completed"] + [e for e in events if e.type == "response.completed"]
+    expected = [response_summary(x) for e in raw for x in theirs.handle_event(adapter.validate_python(dump(e)))]
+    assert [response_summary(e) for e in events] == expected
+    deltas = [e.snapshot for e in events if e.type == "response.output_text.delta"]
+    assert deltas[-1] == '{"x": 1, "y": 2}' and final.output_parsed == Point(x=1, y=2)
+    (done,) = [e for e in events if e.type == "response.output_text.done"]
+    assert done.parsed == Point(x=1, y=2)
+    body = json.loads(server.requests[-1].content)
+    assert body["response_format"]["json_schema"]["name"] == "Point" and body["stream"] is True

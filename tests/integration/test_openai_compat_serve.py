@@ -130,3 +130,17 @@ def test_the_stream_helper_reads_the_grammar_held_stream(shell: str, serve_url: 
     (done,) = [e for e in events if e.type == "content.done"]
     assert done.content == text == final.choices[0].message.content
     assert isinstance(done.parsed, Sum) and final.choices[0].message.parsed == done.parsed
+
+
+def test_the_responses_stream_helper_reads_the_native_stream(serve_url: str) -> None:
+    with (
+        easyllm.HuggingFace(base_url=f"{serve_url}/v1", timeout=120) as hf,
+        hf.responses.stream(
+            input=QUESTION[0]["content"], text_format=Sum, max_output_tokens=40, temperature=0
+        ) as stream,
+    ):
+        events, final = list(stream), stream.get_final_response()
+    (done,) = [e for e in events if e.type == "response.output_text.done"]
+    snapshots = [e.snapshot for e in events if e.type == "response.output_text.delta"]
+    assert snapshots[-1] == done.text == final.output_text
+    assert isinstance(done.parsed, Sum) and final.output_parsed == done.parsed

@@ -13,6 +13,7 @@ MODULES = [
     "easyllm.schema.openai",
     "easyllm.schema.structured",
     "easyllm.schema.chat_stream_state",
+    "easyllm.schema.response_stream_state",
     "easyllm.serve.params",
     "easyllm.protocol.params",
     "easyllm.protocol.options",
