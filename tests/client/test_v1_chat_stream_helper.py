@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import httpx
@@ -17,7 +16,7 @@ from openai.types.chat import ChatCompletionChunk as OpenAIChunk
 from openai.types.chat import ParsedChatCompletion as OpenAIParsedChatCompletion
 
 import easyllm
-from easyllm import errors, response_calls
+from easyllm import errors
 from easyllm.schema.chat_stream_state import ChatStreamState
 from easyllm.schema.types import chat_chunk
 from tests.client import v1_helpers
@@ -25,13 +24,12 @@ from tests.client.fake_tgi import FakeServer
 from tests.client.v1_helpers import MESSAGES, V1, chunk, dump, sse_done
 
 forget_routes = v1_helpers.forget_routes
+forget_responses_routes = v1_helpers.forget_responses_routes
 
 
 @pytest.fixture(autouse=True)
-def forget_responses_routes() -> Iterator[None]:
-    response_calls.forget_servers()
-    yield
-    response_calls.forget_servers()
+def _forget_responses_routes(forget_responses_routes: None) -> None:
+    """Each test starts with no server known to have (or lack) `/responses`."""
 
 
 class Point(pydantic.BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from typing import Any, Literal
 
 import openai
@@ -14,7 +13,7 @@ from openai.lib._pydantic import to_strict_json_schema
 from openai.types.chat import ParsedChatCompletion as OpenAIParsedChatCompletion
 
 import easyllm
-from easyllm import errors, response_calls
+from easyllm import errors
 from easyllm.schema.structured import strict_json_schema
 from easyllm.schema.types import ParsedChatCompletion
 from tests.client import v1_helpers
@@ -22,15 +21,14 @@ from tests.client.fake_tgi import reply
 from tests.client.v1_helpers import MESSAGES, chat_body, dump
 
 forget_routes = v1_helpers.forget_routes
+forget_responses_routes = v1_helpers.forget_responses_routes
 make_v1 = v1_helpers.make_v1
 v1_shell = v1_helpers.v1_shell
 
 
 @pytest.fixture(autouse=True)
-def forget_responses_routes() -> Iterator[None]:
-    response_calls.forget_servers()
-    yield
-    response_calls.forget_servers()
+def _forget_responses_routes(forget_responses_routes: None) -> None:
+    """Each test starts with no server known to have (or lack) `/responses`."""
 
 
 class Address(pydantic.BaseModel):

@@ -15,7 +15,7 @@ from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
 
 import easyllm
-from easyllm import errors, response_calls
+from easyllm import errors
 from easyllm.schema.responses import Response
 from easyllm.streaming import AsyncStream, Stream
 from tests.client import v1_helpers
@@ -28,11 +28,12 @@ TOOL = {"type": "function", "name": "get_weather", "parameters": {"type": "objec
 NOT_FOUND = reply(404, json_body={"detail": "Not Found"})
 
 
+forget_responses_routes = v1_helpers.forget_responses_routes
+
+
 @pytest.fixture(autouse=True)
-def forget_responses_routes() -> Iterator[None]:
-    response_calls.forget_servers()
-    yield
-    response_calls.forget_servers()
+def _forget_responses_routes(forget_responses_routes: None) -> None:
+    """Each test starts with no server known to have (or lack) `/responses`."""
 
 
 class Shell:

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 import easyllm
-from easyllm import calls
+from easyllm import calls, response_calls
 from tests.client.fake_tgi import FakeServer, reply
 
 V1 = "http://oai.test/v1"
@@ -24,6 +24,14 @@ def forget_routes() -> Iterator[None]:
     calls.forget_servers()
     yield
     calls.forget_servers()
+
+
+@pytest.fixture
+def forget_responses_routes() -> Iterator[None]:
+    """Forget which servers have `/responses` (a test module opts in: `forget_responses_routes = ...`, autouse)."""
+    response_calls.forget_servers()
+    yield
+    response_calls.forget_servers()
 
 
 def _resource(client: Any, name: str) -> Any:
