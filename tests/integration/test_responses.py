@@ -194,8 +194,10 @@ def test_serve_routes_speak_openai_errors_and_keep_responses(http: httpx.Client)
     hosted = http.post("/v1/responses", json={**ASK, "tools": [{"type": "web_search"}]})
     assert hosted.status_code == 400 and hosted.json()["error"]["param"] == "tools[0].type"
     tool = {"type": "function", "name": "f", "parameters": {"type": "object"}}
-    no_grammar = http.post("/v1/responses", json={**ASK, "tools": [tool]})
-    assert no_grammar.status_code == 422 and no_grammar.json()["error"]["type"] == "invalid_request_error"
+    unknown_tool = http.post("/v1/responses", json={**ASK, "tools": [tool], "tool_choice": {"type": "function",
+                                                                                             "name": "g"}})  # fmt: skip
+    assert unknown_tool.status_code == 422 and unknown_tool.json()["error"]["type"] == "invalid_request_error"
+    assert "'g', which is not in `tools`" in unknown_tool.json()["error"]["message"]
     assert http.post("/v1/responses", content=b"{", headers={"content-type": "application/json"}).status_code == 400
     missing = http.get("/v1/responses/resp_nope")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"

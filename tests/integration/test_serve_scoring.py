@@ -175,6 +175,7 @@ def test_demo_server_reranks_with_its_embedding_model(serve_url: str) -> None:
     assert answer.results[0].index == 0 and answer.results[-1].index == 1
     assert models["minilm"].capabilities.embeddings and models["minilm"].capabilities.rerank
     assert models["smollm2"].capabilities.chat is True and models["smollm2"].limits.max_total_tokens == 2048
+    assert models["smollm2"].capabilities.tools is True  # the llama.cpp engine holds calls to their schema
 
 
 def test_demo_guard_flags_an_injection(shell: str, serve_url: str) -> None:

@@ -255,6 +255,16 @@ def test_chat_uses_the_template_and_seq2seq_refuses_it(url: str) -> None:
     no_grammar = _post(url, "/models/phi2-generate/v1/chat/completions",
                        {"messages": messages, "max_tokens": 3, "response_format": schema})  # fmt: skip
     assert no_grammar.status_code == 422 and "grammar is not supported" in no_grammar.json()["error"]
+    # nor tool calls, which are held to their schema by a grammar; the model's entry says so, and "none" still answers
+    tool = {"type": "function", "function": {"name": "f"}}
+    no_tools = _post(url, "/models/phi2-generate/v1/chat/completions",
+                     {"messages": messages, "max_tokens": 3, "tools": [tool]})  # fmt: skip
+    assert no_tools.status_code == 422 and "grammar is not supported" in no_tools.json()["error"]
+    unused = _post(url, "/models/phi2-generate/v1/chat/completions",
+                   {"messages": messages, "max_tokens": 3, "tools": [tool], "tool_choice": "none"})  # fmt: skip
+    assert unused.status_code == 200 and unused.json()["choices"][0]["message"]["content"]
+    listed = {m["id"]: m["capabilities"] for m in httpx.get(f"{url}/v1/models", timeout=60).json()["data"]}
+    assert listed["phi2-generate"]["chat"] is True and listed["phi2-generate"]["tools"] is False
 
 
 def test_models_are_listed_with_description_and_tags(url: str) -> None:

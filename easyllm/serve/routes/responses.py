@@ -6,7 +6,8 @@ step) is shaped by the same code as the chat route, then as a `Response` (or the
 `event:` lines as OpenAI sends them). Responses are kept in memory (the latest 1000) for
 `previous_response_id`, `GET` and `DELETE`, unless the request says `store: false`. Errors use OpenAI's body
 `{"error": {"message", "type", "param", "code"}}`. Structured output (`text.format`) is held to its schema as on
-the chat route (the llama.cpp engine's grammar); function tools are refused (422), as on the chat route.
+the chat route (the llama.cpp engine's grammar); function tools are offered and their calls read as on the chat
+route (`easyllm.serve.tool_calls`), and come back as `function_call` items.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from easyllm.response_store import MemoryStore, StoredResponse
 from easyllm.serve.chat_template import TemplateError
 from easyllm.serve.generation import GenerationJob
 from easyllm.serve.params import RequestValidationError
-from easyllm.serve.routes.chat import _chunk, _completion, _usage, prepare_chat
+from easyllm.serve.routes.chat import ChatShape, _usage, prepare_chat
 from easyllm.serve.routes.common import BodyError, FastJSON, dumps, sse
 from easyllm.serve.routes.openai_params import ChatRequest
 from easyllm.serve.services import GenerationService
@@ -67,7 +68,7 @@ async def _read(request: Request) -> dict[str, Any]:
 
 def _prepare(
     data: dict[str, Any], service: GenerationService
-) -> tuple[ResponsesRequest, list[dict[str, Any]], GenerationJob, bool]:
+) -> tuple[ResponsesRequest, list[dict[str, Any]], GenerationJob, ChatShape]:
     stream = bool(data.pop("stream", False))
     request = check_request(data, stream=stream)
     refuse_untranslatable(request)
@@ -80,9 +81,12 @@ def _prepare(
         history = stored.items
     items = [*history, *request.input]
     messages = to_messages(items, instructions=request.get("instructions"))
-    chat = ChatRequest.model_validate({"messages": messages, **chat_options(request), "stream": stream})
-    job, _ = prepare_chat(chat, service, stream=stream)
-    return request, items, job, bool(chat.logprobs)
+    options = {"messages": messages, **chat_options(request), "stream": stream}
+    if request.model:
+        options["model"] = request.model
+    chat = ChatRequest.model_validate(options)
+    job, shape = prepare_chat(chat, service, stream=stream)
+    return request, items, job, shape
 
 
 def _save(request: ResponsesRequest, items: list[dict[str, Any]], r: dict[str, Any]) -> None:
@@ -94,20 +98,19 @@ async def create_response(request: Request, service: GenerationService) -> Respo
     """`POST /v1/responses`."""
     data = await _read(request)
     try:
-        checked, items, job, logprobs = _prepare(data, service)
+        checked, items, job, shape = _prepare(data, service)
     except InvalidParameterError as err:
         return openai_error(err.message, 400, err.param)
     except (RequestValidationError, TemplateError) as err:
         return openai_error(str(err), 422)
-    model = checked.model or service.config.served_model_id
-    base = skeleton(checked, response_id=new_id("resp"), created_at=time.time(), model=model)
+    base = skeleton(checked, response_id=new_id("resp"), created_at=time.time(), model=shape.model)
     if checked.stream:
-        return sse(_events(service, job, model, logprobs, ChatToEvents(base), lambda r: _save(checked, items, r)))
+        return sse(_events(service, job, shape, ChatToEvents(base), lambda r: _save(checked, items, r)))
     try:
         timed = await service.generate(job)
     except Exception as err:
         return openai_error(f"Request failed during generation: {err}", 500, code="server_error")
-    response = build_response(_completion(timed.value[0], model, logprobs), base)
+    response = build_response(shape.completion(timed.value[0]), base)
     _save(checked, items, response)
     return FastJSON(response)
 
@@ -117,15 +120,16 @@ def _frame(event: dict[str, Any]) -> str:
 
 
 async def _events(
-    service: GenerationService, job: GenerationJob, model: str, logprobs: bool, events: ChatToEvents, on_done: Any
+    service: GenerationService, job: GenerationJob, shape: ChatShape, events: ChatToEvents, on_done: Any
 ) -> AsyncIterator[str]:
     for event in events.start():
         yield _frame(event)
     steps = service.stream(job)
     try:
         async for step in steps:
-            for event in events.feed(_chunk(step, model, logprobs)):
-                yield _frame(event)
+            for chunk in shape.chunks(step):
+                for event in events.feed(chunk):
+                    yield _frame(event)
             if step.final is not None:
                 usage = _usage(step.final.input_length, step.final.generated_tokens)
                 events.feed({"choices": [], "usage": usage})
