@@ -21,9 +21,9 @@ from easyllm.clients import huggingface
 
 pytestmark = pytest.mark.integration
 
-CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False}
-WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Today's weather in a city",
-                                            "parameters": CITY}}  # fmt: skip
+CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+CITY["additionalProperties"] = False
+WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "The weather", "parameters": CITY}}
 CLOCK = {"type": "function", "function": {"name": "get_time", "description": "The time now"}}
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 GREEDY = {"max_tokens": 48, "temperature": 0}
@@ -138,13 +138,12 @@ def test_the_module_facade_and_the_openai_sdk_get_calls(serve_url: str) -> None:
 
 
 def test_bad_tools_are_refused_before_generation(serve_url: str) -> None:
-    body = {"messages": ASK, "max_tokens": 8, "tools": [WEATHER], "tool_choice": {"type": "function",
-                                                                                   "function": {"name": "nope"}}}  # fmt: skip
+    nope = {"type": "function", "function": {"name": "nope"}}
+    body = {"messages": ASK, "max_tokens": 8, "tools": [WEATHER], "tool_choice": nope}
     refused = httpx.post(f"{serve_url}/v1/chat/completions", json=body, timeout=60)
     assert refused.status_code == 422 and "'nope', which is not in `tools`" in refused.json()["error"]
     with pytest.raises(easyllm.UnprocessableEntityError, match="not in `tools`"):
-        chat("sync", f"{serve_url}/v1", tools=[WEATHER], tool_choice={"type": "function",
-                                                                      "function": {"name": "nope"}})  # fmt: skip
+        chat("sync", f"{serve_url}/v1", tools=[WEATHER], tool_choice=nope)
 
 
 def test_the_responses_api_calls_a_function_and_takes_its_output(shell: str, serve_url: str) -> None:

@@ -40,8 +40,8 @@ def test_the_choice_defaults_to_auto_with_tools_and_none_without() -> None:
     assert not plan_tools([WEATHER], "none").active
     named = plan_tools([WEATHER, TIME], {"type": "function", "function": {"name": "clock"}})
     assert (named.mode, named.named) == ("named", "clock")
-    assert plan_tools([TIME], "required").functions == ({"name": "clock", "parameters": {"type": "object",
-                                                                                           "properties": {}}},)  # fmt: skip
+    no_parameters = {"type": "object", "properties": {}}
+    assert plan_tools([TIME], "required").functions == ({"name": "clock", "parameters": no_parameters},)
 
 
 @pytest.mark.parametrize(
