@@ -218,9 +218,16 @@ def json_gbnf(schema: str) -> str:
     if json.loads(schema) == {}:
         return str(llama_grammar.JSON_GBNF)
     try:
-        return str(llama_grammar.json_schema_to_gbnf(schema))
+        gbnf = str(llama_grammar.json_schema_to_gbnf(schema))
     except (AssertionError, KeyError, TypeError, ValueError, RecursionError) as err:  # it asserts what it cannot do
         raise ValueError(f"the JSON schema cannot be turned into a grammar: {err}") from None
+    # The converter lets a string hold raw control characters, which JSON forbids (a raw newline in an argument
+    # makes the answer unreadable by json.loads); its own any-JSON grammar and llama.cpp's converter exclude them.
+    return gbnf.replace(_LOOSE_CHAR, _JSON_CHAR)
+
+
+_LOOSE_CHAR = r'char ::= [^"\\] |'
+_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
 
 
 #: llama.cpp's `llama_token_data` (id, logit, p) as a numpy record, to fill and read the candidates in bulk.
