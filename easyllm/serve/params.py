@@ -148,12 +148,12 @@ def validate_parameters(parameters: GenerateParameters | None, model: ModelConfi
 
 
 def json_grammar(grammar: dict[str, Any] | None, model: ModelConfig) -> dict[str, Any] | None:
-    """The JSON schema a TGI `grammar` parameter asks the output to follow (`{}`: any JSON), or None for none.
+    """The JSON schema a TGI `grammar` parameter asks the output to follow (`{}`: any JSON object), or None.
 
     TGI's forms are `{"type": "json", "value": schema}` (the schema may also come as JSON text) and, from its
-    Messages API, `{"type": "json_object", "value": schema}`. The llama.cpp engine constrains its sampling to the
-    schema (`LlamaCppModel.json_mask`); the transformers engine has no grammar support and refuses, as a TGI
-    started without it does. Regular expressions are refused.
+    Messages API, `{"type": "json_object", "value": schema}`. Both engines hold their sampling to the schema with
+    llguidance (`TextModel.json_mask`); a schema it cannot hold output to is refused here, with its reason, before
+    a job starts. Regular expressions are refused.
 
     Example:
         >>> model = ModelConfig(name="m", model="m.gguf", task="generation")
@@ -162,8 +162,6 @@ def json_grammar(grammar: dict[str, Any] | None, model: ModelConfig) -> dict[str
     """
     if grammar is None:
         return None
-    if model.engine_name != "llama.cpp":
-        raise RequestValidationError("grammar is not supported")
     kind, value = grammar.get("type"), grammar.get("value")
     if kind not in ("json", "json_object"):
         raise RequestValidationError(f"grammar of type {kind!r} is not supported (only JSON schemas)")
@@ -176,10 +174,10 @@ def json_grammar(grammar: dict[str, Any] | None, model: ModelConfig) -> dict[str
         value = {}
     if not isinstance(value, dict):
         raise RequestValidationError("grammar `value` must be a JSON schema (an object)")
-    from easyllm.serve.engines.llama import json_gbnf  # the llama.cpp engine's converter, as generation uses it
+    from easyllm.serve.engines.guidance import schema_grammar  # what generation compiles, checked now
 
     try:
-        json_gbnf(json.dumps(value))
+        schema_grammar(json.dumps(value))
     except ValueError as err:
         raise RequestValidationError(str(err)) from None
     return value

@@ -93,15 +93,12 @@ class ToolPlan:
         """The system text that offers the tools to a template without tool support."""
         listing = json.dumps(list(self.functions), ensure_ascii=False)
         if self.mode == "named":
-            ask = f"Answer with the arguments of a call to the function {self.named}, as a JSON object."
+            ask = f"Answer with the arguments of a call to {self.named}, as a JSON object."
         else:
-            ask = (
-                "Answer with a call to one of them, as a JSON object: "
-                '{"name": <the function\'s name>, "arguments": <its arguments as an object>}.'
-            )
+            ask = 'To call one, answer {"name": <its name>, "arguments": <an object>}.'
             if self.mode == "auto":
-                ask += ' To answer without calling a function, answer {"content": <your answer>}.'
-        return f"You can call these functions:\n{listing}\n{ask}"
+                ask += ' To answer in words, answer {"content": <your answer>}.'
+        return f"Functions you can call:\n{listing}\n{ask}"
 
     def _parameters(self, name: str | None) -> dict[str, Any]:
         return next(f["parameters"] for f in self.functions if f["name"] == name)

@@ -118,11 +118,14 @@ def test_nested_definitions_move_to_the_root_and_their_references_follow() -> No
     assert "$ref" not in json.dumps(plan_tools([WEATHER], "required").schema())  # nothing to move: left alone
 
 
-def test_the_schema_becomes_a_grammar() -> None:
-    gbnf = pytest.importorskip("easyllm.serve.engines.llama").json_gbnf  # llama-cpp-python's converter
+def test_the_schema_becomes_a_grammar_whose_references_resolve() -> None:
+    schema_grammar = pytest.importorskip("easyllm.serve.engines.guidance").schema_grammar  # what generation uses
     person = {"type": "function", "function": {"name": "person", "parameters": Person.model_json_schema()}}
-    grammar = gbnf(json.dumps(plan_tools([person, WEATHER], "auto").schema()))
-    assert '"\\"person\\""' in grammar and '"\\"content\\""' in grammar
+    for choice in ("auto", "required", {"type": "function", "function": {"name": "person"}}):
+        assert schema_grammar(json.dumps(plan_tools([person, WEATHER], choice).schema()))
+    nested = {"type": "object", "properties": {"p": person["function"]["parameters"]}}  # refs left where they were
+    with pytest.raises(ValueError, match="does not exist"):
+        schema_grammar(json.dumps(nested))
 
 
 # --- the prompt -----------------------------------------------------------------------------------------------------
@@ -150,8 +153,8 @@ def test_a_template_without_tools_is_told_in_a_system_message_and_shown_past_cal
     assert messages[3]["content"] == "Result of weather: sunny\nResult of weather: rain"
     with_system, _ = prompt_messages([{"role": "system", "content": "Be brief."}, *HISTORY[:1]],
                                      plan_tools([WEATHER], "required"), CHATML)  # fmt: skip
-    assert with_system[0]["content"].startswith("Be brief.\n\nYou can call these functions:")
-    assert "To answer without calling" not in with_system[0]["content"]
+    assert with_system[0]["content"].startswith("Be brief.\n\nFunctions you can call:")
+    assert "To answer in words" not in with_system[0]["content"]
     quiet, _ = prompt_messages(HISTORY, plan_tools([WEATHER], "none"), CHATML)
     assert [m["role"] for m in quiet] == ["user", "assistant", "user"]  # not offered; the history still shown
 

@@ -1,9 +1,8 @@
 """GGUF generation with llama-cpp-python, driven token by token (imported only when a GGUF model loads).
 
 The server does its own sampling (`easyllm.serve.sampling`), so it needs from llama.cpp only: tokenization, the
-pieces of tokens, the vocabulary's control/end flags, the logits after each decode, and for structured output its
-grammar sampler, used as a mask over those logits (`GrammarMask`, over llama-cpp-python's schema-to-GBNF
-converter: `json_gbnf`). `prefill` asks for the
+pieces of tokens, the vocabulary's control/end flags and the logits after each decode; structured output masks
+those logits with llguidance over this vocabulary (`engines/guidance.py`). `prefill` asks for the
 logits of every prompt position only when prefill details are wanted; otherwise only the last row is computed.
 The KV cache is cleared at each prefill (one sequence at a time: the model's worker thread serialises requests).
 """
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from easyllm.serve.decoding import PieceDecoder
+from easyllm.serve.engines.guidance import GuidanceMask, llama_tokenizer, schema_grammar
 
 
 class LlamaCppModel:
@@ -51,6 +51,7 @@ class LlamaCppModel:
         self._n_past = 0
         self.metadata: dict[str, str] = dict(self._llm.metadata)
         self.piece = lru_cache(maxsize=None)(self._piece)
+        self._guidance: Any = None
 
     @property
     def n_ctx(self) -> int:
@@ -176,16 +177,19 @@ class LlamaCppModel:
         self._decode([token], all_logits=False)
         return self._last_logits()
 
-    def json_mask(self, schema: dict[str, Any]) -> GrammarMask:
-        """llama.cpp's grammar sampler over a GBNF grammar made from `schema` (llama-cpp-python's converter).
+    def json_mask(self, schema: dict[str, Any]) -> GuidanceMask:
+        """The llguidance mask for `schema` over this model's vocabulary.
 
         Args:
-            schema: A JSON schema; `{}` for any JSON value.
+            schema: A JSON schema; `{}` for any JSON object.
 
         Returns:
-            The mask for one generation (close it when done).
+            The mask for one generation.
         """
-        return GrammarMask(self._lib, self._vocab, json_gbnf(json.dumps(schema)), self.n_vocab)
+        if self._guidance is None:  # built on the first structured request, once
+            ends = [i for i in range(self.n_vocab) if self.is_end(i)]
+            self._guidance = llama_tokenizer(self._vocab, ends)
+        return GuidanceMask(self._guidance, schema_grammar(json.dumps(schema)))
 
     def _decode(self, chunk: list[int], *, all_logits: bool) -> None:
         self._batch.set_batch(batch=chunk, n_past=self._n_past, logits_all=all_logits)
@@ -201,76 +205,3 @@ class LlamaCppModel:
         pointer = self._ctx.get_logits_ith(-1)
         row: npt.NDArray[np.float32] = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).copy()
         return row
-
-
-@lru_cache(maxsize=64)
-def json_gbnf(schema: str) -> str:
-    """The GBNF grammar of a JSON schema given as JSON text (`{}`: any JSON value), by llama-cpp-python's converter.
-
-    Remembered by the schema's text: a request is checked with it (`params.json_grammar`) and then generated with
-    it, and clients send the same schema again and again.
-
-    Raises:
-        ValueError: the converter cannot make a grammar of the schema (its reason in the message).
-    """
-    from llama_cpp import llama_grammar
-
-    if json.loads(schema) == {}:
-        return str(llama_grammar.JSON_GBNF)
-    try:
-        gbnf = str(llama_grammar.json_schema_to_gbnf(schema))
-    except (AssertionError, KeyError, TypeError, ValueError, RecursionError) as err:  # it asserts what it cannot do
-        raise ValueError(f"the JSON schema cannot be turned into a grammar: {err}") from None
-    # The converter lets a string hold raw control characters, which JSON forbids (a raw newline in an argument
-    # makes the answer unreadable by json.loads); its own any-JSON grammar and llama.cpp's converter exclude them.
-    return gbnf.replace(_LOOSE_CHAR, _JSON_CHAR)
-
-
-_LOOSE_CHAR = r'char ::= [^"\\] |'
-_JSON_CHAR = r'char ::= [^"\\\x7F\x00-\x1F] |'
-
-
-#: llama.cpp's `llama_token_data` (id, logit, p) as a numpy record, to fill and read the candidates in bulk.
-_TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
-
-
-class GrammarMask:
-    """llama.cpp's grammar sampler used as a mask over the logits this server samples from itself.
-
-    Each step every token is a candidate; the sampler sets the logit of each token the grammar does not allow next
-    to minus infinity (end-of-generation tokens only once the grammar is complete), and `accept` advances it.
-    """
-
-    def __init__(self, lib: Any, vocab: Any, gbnf: str, n_vocab: int) -> None:
-        self._lib = lib
-        self._sampler = lib.llama_sampler_init_grammar(vocab, gbnf.encode(), b"root")
-        if not self._sampler:
-            raise ValueError("llama.cpp could not read the grammar made from the schema")
-        self._data = (lib.llama_token_data * n_vocab)()
-        self._rows = np.frombuffer(self._data, dtype=_TOKEN_DATA)  # a view: filling it fills the candidates
-        self._ids = np.arange(n_vocab, dtype=np.int32)
-        self._array = lib.llama_token_data_array(data=self._data, size=n_vocab, selected=-1, sorted=False)
-        self._n_vocab = n_vocab
-
-    def apply(self, logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """The logits with the tokens the grammar forbids next at minus infinity."""
-        rows = self._rows
-        rows["id"] = self._ids
-        rows["logit"] = logits
-        rows["p"] = 0.0
-        self._array.size, self._array.selected, self._array.sorted = self._n_vocab, -1, False
-        self._lib.llama_sampler_apply(self._sampler, ctypes.byref(self._array))
-        masked = np.full(self._n_vocab, -np.inf, dtype=np.float32)
-        kept = rows[: self._array.size]
-        masked[kept["id"]] = kept["logit"]
-        return masked
-
-    def accept(self, token: int) -> None:
-        """Advance the grammar past `token`."""
-        self._lib.llama_sampler_accept(self._sampler, token)
-
-    def close(self) -> None:
-        """Free the sampler."""
-        if self._sampler:
-            self._lib.llama_sampler_free(self._sampler)
-            self._sampler = None

@@ -15,12 +15,13 @@ byte fallback, slow tokenizers) give exact text.
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,7 @@ class _TransformersModel:
         self._ends = frozenset([ends] if isinstance(ends, int) else (ends or []))
         self._byte_decoder = _byte_decoder() if _is_byte_level(tokenizer) else None
         self.piece = lru_cache(maxsize=None)(self._piece)
+        self._guidance: Any = None
         forward = inspect.signature(self._model.forward).parameters
         # transformers 5 renamed `past_key_values` to `cache` (argument and output).
         self._cache_arg = "cache" if "cache" in forward else "past_key_values"
@@ -272,8 +274,22 @@ class _TransformersModel:
         return token in self._ends
 
     def json_mask(self, schema: dict[str, Any]) -> LogitMask:
-        """Not on this engine: `params.json_grammar` refuses a grammar for it before a job starts."""
-        raise NotImplementedError("the transformers engine has no grammar support")
+        """The llguidance mask for `schema` over this model's vocabulary, read from its own token pieces.
+
+        Args:
+            schema: A JSON schema; `{}` for any JSON object.
+
+        Returns:
+            The mask for one generation.
+        """
+        from easyllm.serve.engines.guidance import GuidanceMask, pieces_tokenizer, schema_grammar
+
+        if self._guidance is None:  # built on the first structured request, once
+            n_vocab = max(self._n_tokens, int(getattr(self._model.config, "vocab_size", 0) or 0))
+            pieces = [self.piece(i) if i < self._n_tokens else b"" for i in range(n_vocab)]
+            encode = partial(self.tokenize, add_special=False)
+            self._guidance = pieces_tokenizer(pieces, self._specials, self._ends, encode)
+        return GuidanceMask(self._guidance, schema_grammar(json.dumps(schema)))
 
     def _numpy(self, logits: Any) -> npt.NDArray[np.float32]:
         rows: npt.NDArray[np.float32] = logits.float().cpu().numpy()

@@ -26,8 +26,7 @@ def _limits_and_capabilities(service: Any) -> tuple[dict[str, Any], dict[str, An
             "max_batch_size": config.batch_limit,
             "max_stop_sequences": config.max_stop_sequences,
         }
-        tools = template and config.engine_name == "llama.cpp"  # calls are held to their schema by its grammar
-        return limits, {**_NOTHING, "chat": template, "chat_template": template, "tools": tools}
+        return limits, {**_NOTHING, "chat": template, "chat_template": template, "tools": template}
     limits = {"max_input_tokens": service.model.max_input_length, "max_batch_size": config.batch_limit}
     if isinstance(service, EmbeddingService):
         return limits, {**_NOTHING, "embeddings": True, "rerank": True}
