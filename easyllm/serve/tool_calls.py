@@ -56,7 +56,8 @@ class ToolPlan:
         mode: `none` (answer freely, tools not offered), `auto`, `required` or `named`.
         functions: The offered functions, `{"name", "description"?, "parameters"}` each.
         named: The function a named `tool_choice` forces.
-        content_schema: In `auto` mode, the schema of an answer in words (None: a string).
+        content_schema: In `auto` mode, the schema of an answer in words (None: a string; `{}`: any JSON object,
+            as `json_object` asks).
     """
 
     mode: Mode = "none"
@@ -84,8 +85,8 @@ class ToolPlan:
                 for i, f in enumerate(self.functions)
             ]
             if self.mode == "auto":
-                content = _hoisted(self.content_schema, "content_", defs) if self.content_schema else None
-                options.append(_object({"content": content or {"type": "string"}}))
+                content = {"type": "string"} if self.content_schema is None else self.content_schema
+                options.append(_object({"content": _hoisted(content or {"type": "object"}, "content_", defs)}))
             schema = options[0] if len(options) == 1 else {"anyOf": options}
         return {**schema, "$defs": {**schema.get("$defs", {}), **defs}} if defs else schema
 

@@ -84,6 +84,10 @@ def test_auto_also_allows_an_answer_in_words_or_in_the_response_format() -> None
     jsonschema.validate({"content": {"n": 3}}, typed)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"content": "three"}, typed)
+    any_object = plan_tools([WEATHER], "auto", {}).schema()  # json_object without a schema
+    jsonschema.validate({"content": {"anything": [1]}}, any_object)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"content": "words"}, any_object)
 
 
 def test_a_named_choice_holds_the_answer_to_that_functions_arguments() -> None:
