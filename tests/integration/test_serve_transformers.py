@@ -13,6 +13,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from threading import Event
 from typing import Any
 
 import httpx
@@ -25,8 +26,10 @@ from easyllm.clients import huggingface
 from easyllm.serve.config import ModelConfig
 from easyllm.serve.demo import DEMO_MODELS
 from easyllm.serve.engines.loading import ModelLoadError, load_generation_model
+from easyllm.serve.generation import GenerationJob, generate
+from easyllm.serve.params import GenerateParameters, validate_parameters
 from easyllm.serve.testing import ServerStartError, running_server
-from tests.integration.tiny_hf_models import build_gpt2, build_phi, build_t5
+from tests.integration.tiny_hf_models import build_byte_t5, build_gpt2, build_phi, build_t5
 
 pytestmark = pytest.mark.integration
 
@@ -277,6 +280,19 @@ def test_random_models_answer_json_held_to_the_schema(url: str) -> None:
     # the tiny T5's vocabulary (a Unigram model trained on plain prose) has no "{": said, not worked around
     t5 = _post(url, "/models/t5-translator/generate", {"inputs": "Pick.", "parameters": grammar})
     assert t5.status_code == 424 and "vocabulary cannot write what the JSON schema needs next" in t5.json()["error"]
+
+
+def test_a_seq2seq_models_decoder_is_held_to_the_schema(tmp_path: Path) -> None:
+    """In-process: each decoder step of an encoder-decoder model is masked (the tiny T5 above cannot spell `{`)."""
+    config, model = load_generation_model(
+        ModelConfig(name="t5b", model=str(tmp_path), task="seq2seq"), build_byte_t5(tmp_path / "t5b")
+    )
+    for seed in (1, 2, 3):
+        parameters = {"max_new_tokens": 60, "do_sample": True, "seed": seed, "grammar": {"type": "json", "value": PICK}}
+        params = validate_parameters(GenerateParameters.model_validate(parameters), config, stream=False)
+        result = generate(model, GenerationJob(model.tokenize("Pick.", add_special=True), params, 60), Event())
+        assert result.finish_reason == "eos_token", result.generated_text
+        jsonschema.validate(json.loads(result.generated_text), PICK)
 
 
 def test_random_models_call_tools(url: str) -> None:

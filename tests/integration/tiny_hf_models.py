@@ -149,3 +149,31 @@ def build_t5(folder: Path) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def build_byte_t5(folder: Path) -> Path:
+    """A T5-style encoder-decoder with a byte-level BPE tokenizer: it can spell any text (JSON included).
+
+    Random weights, no seed search: its answers are gibberish unless something holds them (a JSON schema).
+
+    Args:
+        folder: Where to save it.
+
+    Returns:
+        The folder.
+    """
+    import torch
+    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=_bpe_tokenizer(["<pad>", "</s>", "<unk>"]), pad_token="<pad>", eos_token="</s>",
+        unk_token="<unk>",
+    )  # fmt: skip
+    torch.manual_seed(0)
+    config = T5Config(
+        vocab_size=len(tokenizer), d_model=32, d_ff=64, d_kv=16, num_layers=2, num_decoder_layers=2, num_heads=2,
+        pad_token_id=0, eos_token_id=1, decoder_start_token_id=0, tie_word_embeddings=False,
+    )  # fmt: skip
+    T5ForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
