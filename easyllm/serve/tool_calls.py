@@ -14,8 +14,9 @@ whole or as stream deltas (the call's id, type and name first, then the argument
 in words streams as decoded text). One call per answer (`parallel_tool_calls` is accepted; the model makes one).
 
 The model learns of the tools from its chat template when the template takes `tools`; otherwise from a system
-message of ours, and a conversation's past calls and results are shown to such a template as the JSON the model
-answers with and as user messages (`prompt_messages`).
+message of ours, and a conversation's past calls and results are shown to such a template in words, as the
+assistant's and the user's messages (`prompt_messages`): shown as JSON, a small model copies the past call instead of
+reading its result.
 
 Example:
     >>> weather = {"type": "function", "function": {"name": "weather", "parameters": {"type": "object"}}}
@@ -195,8 +196,8 @@ def prompt_messages(
 
     A template that mentions `tools` gets them as its `tools` variable (as transformers passes them) and the past
     calls as they are, with their arguments read into objects. Any other template gets the offer as a system
-    message (merged into the first one when there is one), each past call as the assistant's JSON answer, and the
-    results of consecutive calls as one user message.
+    message (merged into the first one when there is one), each past call said in words by the assistant
+    (`I will call f({"a": 1}).`), and the results of consecutive calls as one user message (`f returned: ...`).
 
     Args:
         messages: The request's messages, flattened to text (`message_dict`).
@@ -216,11 +217,11 @@ def prompt_messages(
         if message.get("role") == "assistant" and calls:
             for call in calls:
                 names[str(call.get("id"))] = str(call.get("function", {}).get("name"))
-            text = "\n".join(_call_json(call) for call in calls)
+            text = "\n".join(_call_words(call) for call in calls)
             out.append({"role": "assistant", "content": "\n".join(t for t in (message.get("content"), text) if t)})
         elif message.get("role") == "tool":
             name = names.get(str(message.get("tool_call_id")), "the function")
-            result = f"Result of {name}: {message.get('content', '')}"
+            result = f"{name} returned: {message.get('content', '')}"
             if out and out[-1].get("role") == "user" and out[-1].get("_results"):
                 out[-1]["content"] += "\n" + result
             else:
@@ -236,11 +237,10 @@ def prompt_messages(
     return out, {}
 
 
-def _call_json(call: Mapping[str, Any]) -> str:
+def _call_words(call: Mapping[str, Any]) -> str:
     function = call.get("function") or {}
-    return json.dumps(
-        {"name": function.get("name"), "arguments": _arguments(function.get("arguments"))}, ensure_ascii=False
-    )
+    arguments = json.dumps(_arguments(function.get("arguments")), ensure_ascii=False)
+    return f"I will call {function.get('name')}({arguments})."
 
 
 def _arguments(text: Any) -> Any:

@@ -20,6 +20,7 @@ EXPECTED = {
     "migrate-from-openai",
     "responses",
     "stream-chat-completions",
+    "structured-output-and-tools",
     "text-completion",
 }
 CELL_TIMEOUT = 300  # seconds; the slowest cell embeds 300 texts on a CPU

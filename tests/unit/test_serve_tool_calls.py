@@ -145,16 +145,16 @@ HISTORY = [
 ]  # fmt: skip
 
 
-def test_a_template_without_tools_is_told_in_a_system_message_and_shown_past_calls_as_json() -> None:
+def test_a_template_without_tools_is_told_in_a_system_message_and_shown_past_calls_in_words() -> None:
     messages, extra = prompt_messages(HISTORY, plan_tools([WEATHER], "auto"), CHATML)
     assert extra == {}
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert "weather" in messages[0]["content"] and '{"content": <your answer>}' in messages[0]["content"]
     assert messages[2]["content"].splitlines() == [
-        '{"name": "weather", "arguments": {"city": "Paris"}}',
-        '{"name": "weather", "arguments": {"city": "Rome"}}',
+        'I will call weather({"city": "Paris"}).',
+        'I will call weather({"city": "Rome"}).',
     ]
-    assert messages[3]["content"] == "Result of weather: sunny\nResult of weather: rain"
+    assert messages[3]["content"] == "weather returned: sunny\nweather returned: rain"
     with_system, _ = prompt_messages([{"role": "system", "content": "Be brief."}, *HISTORY[:1]],
                                      plan_tools([WEATHER], "required"), CHATML)  # fmt: skip
     assert with_system[0]["content"].startswith("Be brief.\n\nFunctions you can call:")
