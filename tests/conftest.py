@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,3 +61,15 @@ def clean_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[
     calls.forget_servers()
     easyllm_logger.handlers[:] = handlers  # a console handler a test turned on must not outlive it
     easyllm_logger.setLevel(level)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def close_llama_cpp_null_files() -> Iterator[None]:
+    """llama-cpp-python opens two /dev/null files at import and never closes them; a test that loads a GGUF model
+    in this process imports it, and the interpreter would report them unclosed on exit. Closed once nothing runs."""
+    yield
+    utils = sys.modules.get("llama_cpp._utils")
+    for name in ("outnull_file", "errnull_file"):
+        handle = getattr(utils, name, None)
+        if handle is not None:
+            handle.close()
