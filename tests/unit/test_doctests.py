@@ -15,6 +15,8 @@ MODULES = [
     "easyllm.schema.chat_stream_state",
     "easyllm.schema.response_stream_state",
     "easyllm.serve.params",
+    "easyllm.serve.tools",
+    "easyllm.serve.engines.guidance",
     "easyllm.protocol.params",
     "easyllm.protocol.options",
     "easyllm.protocol.inputs",

@@ -10,7 +10,7 @@ import pydantic
 import pytest
 
 from easyllm.serve.params import RequestValidationError
-from easyllm.serve.tool_calls import AnswerReader, ToolPlan, plan_tools, prompt_messages
+from easyllm.serve.tools import AnswerReader, ToolPlan, plan_tools, prompt_messages
 
 CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 WEATHER = {"type": "function", "function": {"name": "weather", "description": "Today's weather", "parameters": CITY}}

@@ -27,7 +27,7 @@ from easyllm.serve.params import RequestValidationError, validate_parameters
 from easyllm.serve.routes.common import FastJSON, dumps, read_body, sse, tgi_error
 from easyllm.serve.routes.openai_params import ChatMessage, ChatRequest, response_format_grammar
 from easyllm.serve.services import GenerationService
-from easyllm.serve.tool_calls import AnswerReader, plan_tools, prompt_messages
+from easyllm.serve.tools import AnswerReader, plan_tools, prompt_messages
 
 VALIDATION_PREFIX = "Input validation error: "
 

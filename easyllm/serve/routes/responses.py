@@ -7,7 +7,7 @@ step) is shaped by the same code as the chat route, then as a `Response` (or the
 `previous_response_id`, `GET` and `DELETE`, unless the request says `store: false`. Errors use OpenAI's body
 `{"error": {"message", "type", "param", "code"}}`. Structured output (`text.format`) is held to its schema as on
 the chat route (the llama.cpp engine's grammar); function tools are offered and their calls read as on the chat
-route (`easyllm.serve.tool_calls`), and come back as `function_call` items.
+route (`easyllm.serve.tools`), and come back as `function_call` items.
 """
 
 from __future__ import annotations
