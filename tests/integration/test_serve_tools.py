@@ -207,3 +207,28 @@ def test_the_openai_agents_sdk_runs_a_function_tool(serve_url: str) -> None:
         loop.run_until_complete(http.aclose())
         loop.close()
         asyncio.set_event_loop(None)
+
+
+def test_streamed_calls_through_the_facade_and_the_responses_helper(serve_url: str) -> None:
+    chunks = list(huggingface.ChatCompletion.create(api_base=f"{serve_url}/v1", messages=ASK, tools=[WEATHER],
+                                                    tool_choice="required", stream=True, request_timeout=120,
+                                                    **GREEDY))  # fmt: skip
+    calls = [c for chunk in chunks if chunk["choices"] for c in chunk["choices"][0]["delta"].get("tool_calls") or []]
+    assert calls[0]["function"]["name"] == "get_weather" and calls[0]["id"].startswith("call_")
+    arguments = "".join(c["function"].get("arguments") or "" for c in calls)
+    assert "city" in json.loads(arguments) and chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    tool = {"type": "function", "name": "get_weather", "parameters": CITY}
+    with (
+        easyllm.HuggingFace(base_url=f"{serve_url}/v1", timeout=120) as hf,
+        hf.responses.stream(
+            input="What is the weather in Paris?",
+            tools=[tool],
+            tool_choice="required",
+            max_output_tokens=48,
+            temperature=0,
+        ) as stream,
+    ):
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    assert "response.function_call_arguments.delta" in kinds and kinds[-1] == "response.completed"
+    assert final.output[0].type == "function_call" and json.loads(final.output[0].arguments) == json.loads(arguments)
