@@ -112,6 +112,17 @@ def test_parse_reads_a_pydantic_tools_call(shell: str, serve_url: str) -> None:
     assert isinstance(call.function.parsed_arguments, Weather) and call.function.parsed_arguments.city
 
 
+def test_responses_parse_reads_a_pydantic_tools_call(serve_url: str) -> None:
+    with easyllm.HuggingFace(base_url=f"{serve_url}/v1", timeout=120) as hf:
+        tool = easyllm.pydantic_responses_function_tool(Weather)
+        r = hf.responses.parse(
+            input=ASK[0]["content"], tools=[tool], tool_choice="required", max_output_tokens=48, temperature=0
+        )
+    (call,) = r.output
+    assert call.type == "function_call" and call.name == "Weather"
+    assert isinstance(call.parsed_arguments, Weather) and call.parsed_arguments.city
+
+
 def test_a_tools_result_goes_back_and_is_answered(shell: str, serve_url: str) -> None:
     first = chat(shell, f"{serve_url}/v1", tools=[WEATHER], tool_choice="required").choices[0].message
     call = first.tool_calls[0]
