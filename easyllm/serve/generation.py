@@ -63,7 +63,7 @@ def generate(
     all_logits = model.prefill(job.input_ids, all_logits=params.decoder_input_details)
     prefill = _prefill(model, job.input_ids, all_logits) if params.decoder_input_details else []
     logits = all_logits[-1]
-    mask = model.json_mask(params.json_schema) if params.json_schema is not None else None
+    mask = model.grammar_mask(params.grammar) if params.grammar is not None else None
     try:
         return _generate(model, job, cancel, on_step, logits, prefill, mask)
     finally:

@@ -73,7 +73,7 @@ class ValidParams:
         return_full_text: Prepend the prompt; None means the route's default.
         truncate: Keep only the last N prompt tokens.
         best_of: Sequences to generate, keeping the most likely.
-        json_schema: The output must be JSON valid against this schema (`{}`: any JSON); None leaves it free.
+        grammar: What the output must follow, as llguidance grammar text (`output_grammar`); None leaves it free.
     """
 
     sampling: SamplingParams
@@ -85,7 +85,7 @@ class ValidParams:
     return_full_text: bool | None = None
     truncate: int | None = None
     best_of: int = 1
-    json_schema: dict[str, Any] | None = None
+    grammar: str | None = None
 
 
 def _pick(value: Any, default: Any) -> Any:
@@ -143,43 +143,52 @@ def validate_parameters(parameters: GenerateParameters | None, model: ModelConfi
         return_full_text=p.return_full_text,
         truncate=p.truncate,
         best_of=p.best_of or 1,
-        json_schema=json_grammar(p.grammar, model),
+        grammar=output_grammar(p.grammar),
     )
 
 
-def json_grammar(grammar: dict[str, Any] | None, model: ModelConfig) -> dict[str, Any] | None:
-    """The JSON schema a TGI `grammar` parameter asks the output to follow (`{}`: any JSON object), or None.
+def output_grammar(grammar: dict[str, Any] | None) -> str | None:
+    """What TGI's `grammar` parameter holds the output to, compiled (llguidance grammar text), or None for none.
 
-    TGI's forms are `{"type": "json", "value": schema}` (the schema may also come as JSON text) and, from its
-    Messages API, `{"type": "json_object", "value": schema}`. Both engines hold their sampling to the schema with
-    llguidance (`TextModel.json_mask`); a schema it cannot hold output to is refused here, with its reason, before
-    a job starts. Regular expressions are refused.
+    TGI's forms: `{"type": "json", "value": schema}` (the schema may also come as JSON text; `{}` or no value: any
+    JSON object), `{"type": "json_object", "value": schema}` from its Messages API, and `{"type": "regex", "value":
+    pattern}`, which the whole output must match. Both engines hold their sampling to it with llguidance
+    (`TextModel.grammar_mask`); a schema or pattern llguidance cannot hold output to is refused here, with its
+    reason, before a job starts.
 
     Example:
-        >>> model = ModelConfig(name="m", model="m.gguf", task="generation")
-        >>> json_grammar({"type": "json", "value": '{"type": "integer"}'}, model)
-        {'type': 'integer'}
+        >>> output_grammar({"type": "xml", "value": "<a/>"})
+        Traceback (most recent call last):
+        ...
+        easyllm.serve.params.RequestValidationError: grammar of type 'xml' is not supported (json, json_object, regex)
     """
     if grammar is None:
         return None
     kind, value = grammar.get("type"), grammar.get("value")
-    if kind not in ("json", "json_object"):
-        raise RequestValidationError(f"grammar of type {kind!r} is not supported (only JSON schemas)")
+    from easyllm.serve.engines.guidance import regex_grammar, schema_grammar  # what generation uses, checked now
+
+    try:
+        if kind == "regex":
+            if not isinstance(value, str):
+                raise RequestValidationError("grammar `value` must be a regular expression (a string)")
+            return regex_grammar(value)
+        if kind not in ("json", "json_object"):
+            raise RequestValidationError(f"grammar of type {kind!r} is not supported (json, json_object, regex)")
+        return schema_grammar(json.dumps(_schema(value)))
+    except ValueError as err:
+        raise RequestValidationError(str(err)) from None
+
+
+def _schema(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
             raise RequestValidationError("grammar `value` is not valid JSON") from None
     if value is None:
-        value = {}
+        return {}
     if not isinstance(value, dict):
         raise RequestValidationError("grammar `value` must be a JSON schema (an object)")
-    from easyllm.serve.engines.guidance import schema_grammar  # what generation compiles, checked now
-
-    try:
-        schema_grammar(json.dumps(value))
-    except ValueError as err:
-        raise RequestValidationError(str(err)) from None
     return value
 
 

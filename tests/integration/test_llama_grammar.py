@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from easyllm.serve.demo import DEMO_MODELS
+from easyllm.serve.engines.guidance import schema_grammar
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +23,7 @@ def model() -> Iterator[Any]:
 
 def test_a_string_in_a_schema_takes_escapes_but_no_raw_newline(model: Any) -> None:
     schema = {"type": "object", "properties": {"note": {"type": "string"}}, "required": ["note"]}
-    mask = model.json_mask(schema)
+    mask = model.grammar_mask(schema_grammar(json.dumps(schema)))
     try:
         for token in model.tokenize('{"note": "a', add_special=False):
             mask.accept(token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from typing import Any
@@ -174,7 +175,9 @@ def test_stream_top_tokens(http: httpx.Client) -> None:
         ({"repetition_penalty": 0}, "`repetition_penalty` must be strictly positive"),
         ({"best_of": 2}, "you must use sampling when `best_of` is > 1"),
         ({"max_new_tokens": 5000}, "`inputs` tokens + `max_new_tokens` must be <= 2048. Given: 5 `inputs` tokens"),
-        ({"grammar": {"type": "regex", "value": "a+"}}, "grammar of type 'regex' is not supported"),
+        ({"grammar": {"type": "regex", "value": "(a"}}, "the regular expression cannot be turned into a grammar"),
+        ({"grammar": {"type": "regex", "value": 3}}, "grammar `value` must be a regular expression"),
+        ({"grammar": {"type": "lark", "value": "start: 'a'"}}, "grammar of type 'lark' is not supported"),
         ({"grammar": {"type": "json", "value": "{not json"}}, "grammar `value` is not valid JSON"),
         ({"grammar": {"type": "json", "value": [1]}}, "grammar `value` must be a JSON schema"),
         ({"grammar": {"type": "json", "value": {"type": "strange"}}}, "the JSON schema cannot be turned"),
@@ -194,6 +197,15 @@ CAPITAL = {
     "required": ["city", "sure"],
     "additionalProperties": False,
 }
+
+
+def test_a_regex_grammar_holds_the_whole_output(http: httpx.Client) -> None:
+    # TGI's other grammar: the whole answer matches the expression, then generation ends (EOS)
+    for pattern, check in ((r"(yes|no)", re.compile(r"(yes|no)")), (r"[0-9]{3}-[0-9]{4}", re.compile(r"\d{3}-\d{4}"))):
+        parameters = {"max_new_tokens": 20, "details": True, "grammar": {"type": "regex", "value": pattern}}
+        body = http.post("/generate", json={"inputs": PROMPT, "parameters": parameters}).json()
+        assert check.fullmatch(body["generated_text"]), body
+        assert body["details"]["finish_reason"] == "eos_token"
 
 
 def test_a_json_grammar_constrains_the_output_to_the_schema(http: httpx.Client) -> None:

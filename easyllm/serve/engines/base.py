@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -141,11 +141,8 @@ class TextModel(Protocol):
         """Append one token and return the logits of the next position."""
         ...
 
-    def json_mask(self, schema: dict[str, Any]) -> LogitMask:
-        """A mask that keeps one generation's output JSON valid against `schema` (`{}`: any JSON).
-
-        Only engines with grammar support have one (`params.json_grammar` refuses the others before a job starts).
-        """
+    def grammar_mask(self, grammar: str) -> LogitMask:
+        """A mask that keeps one generation's output within `grammar` (llguidance grammar text)."""
         ...
 
 

@@ -1,13 +1,13 @@
-"""Output held to a JSON schema, token by token, on either engine, with llguidance.
+"""Output held to a JSON schema or a regular expression, token by token, on either engine, with llguidance.
 
-llguidance (the structured-output engine inside llama.cpp and vLLM) compiles a JSON schema once for a tokenizer and
+llguidance (the structured-output engine inside llama.cpp and vLLM) compiles a grammar once for a tokenizer and
 then says at each step which tokens may come next, as a bitmask over the vocabulary: about 0.1 ms on SmolLM2's
 49,152 tokens, where checking every token against a grammar costs milliseconds. `GuidanceMask` applies that bitmask
 to the logits this server samples from itself and advances past each chosen token; end-of-generation tokens are
-allowed only once the JSON is complete, and nothing else once it cannot go on.
+allowed only once the output is complete, and nothing else once it cannot go on.
 
-The JSON is written as Python's `json.dumps` writes it (`", "` between items, `": "` after keys, no other
-whitespace), so a model cannot pad it with endless blanks. `{}` means any JSON object (what `json_object` asks).
+JSON is written as Python's `json.dumps` writes it (`", "` between items, `": "` after keys, no other whitespace),
+so a model cannot pad it with endless blanks. `{}` means any JSON object (what `json_object` asks).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ _LAYOUT = {"whitespace_flexible": False, "item_separator": ", ", "key_separator"
 def schema_grammar(schema: str) -> str:
     """The llguidance grammar for a JSON schema given as JSON text (`{}`: any JSON object).
 
-    Remembered by the schema's text: a request is checked with it (`params.json_grammar`) and then generated with
-    it, and clients send the same schema again and again.
+    Remembered by the schema's text: a request is checked with it (`params.output_grammar`) and then generated
+    with it, and clients send the same schema again and again.
 
     Example:
         >>> schema_grammar('{"type": "strange"}')
@@ -48,6 +48,28 @@ def schema_grammar(schema: str) -> str:
     error = LLMatcher.validate_grammar(grammar)
     if error:
         raise ValueError(f"the JSON schema cannot be turned into a grammar: {error}")
+    return grammar
+
+
+@lru_cache(maxsize=64)
+def regex_grammar(pattern: str) -> str:
+    """The llguidance grammar for a regular expression the whole output must match (TGI's `regex` grammar).
+
+    Example:
+        >>> regex_grammar("(yes|no")
+        Traceback (most recent call last):
+        ...
+        ValueError: the regular expression cannot be turned into a grammar: ...
+
+    Raises:
+        ValueError: llguidance cannot read the expression (its reason in the message).
+    """
+    from llguidance import LLMatcher
+
+    grammar = str(LLMatcher.grammar_from_regex(pattern))
+    error = LLMatcher.validate_grammar(grammar)
+    if error:
+        raise ValueError(f"the regular expression cannot be turned into a grammar: {error}")
     return grammar
 
 
@@ -128,7 +150,7 @@ class GuidanceMask:
 
         Args:
             tokenizer: The model's `LLTokenizer`.
-            grammar: `schema_grammar`'s result.
+            grammar: `schema_grammar`'s or `regex_grammar`'s result.
 
         Raises:
             ValueError: llguidance refused the grammar for this tokenizer.
@@ -138,7 +160,7 @@ class GuidanceMask:
 
         self._matcher = LLMatcher(tokenizer, grammar, log_level=0)
         if self._matcher.is_error():
-            raise ValueError(f"the JSON schema cannot be turned into a grammar: {self._matcher.get_error()}")
+            raise ValueError(f"the grammar cannot be used with this vocabulary: {self._matcher.get_error()}")
         self._fill = fill_next_token_bitmask
         self._bits: npt.NDArray[np.int32] = allocate_token_bitmask(1, tokenizer.vocab_size)
 
@@ -155,7 +177,7 @@ class GuidanceMask:
             allowed = np.concatenate([allowed, np.zeros(n - len(allowed), dtype=np.bool_)])
         allowed = allowed[:n]
         if not allowed.any():
-            raise RuntimeError("the model's vocabulary cannot write what the JSON schema needs next (no token can)")
+            raise RuntimeError("the model's vocabulary cannot write what the grammar needs next (no token can)")
         return np.where(allowed, logits, np.float32(-np.inf))
 
     def accept(self, token: int) -> None:
@@ -167,7 +189,7 @@ class GuidanceMask:
         """
         if not self._matcher.consume_token(token):
             reason = self._matcher.get_error().split("\n", 1)[0]
-            raise RuntimeError(f"the model's vocabulary cannot write what the JSON schema needs next ({reason})")
+            raise RuntimeError(f"the model's vocabulary cannot write what the grammar needs next ({reason})")
 
     def close(self) -> None:
         """Nothing to free by hand (the matcher goes with the object)."""

@@ -10,7 +10,6 @@ The KV cache is cleared at each prefill (one sequence at a time: the model's wor
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 from collections.abc import Sequence
 from functools import lru_cache
@@ -21,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from easyllm.serve.decoding import PieceDecoder
-from easyllm.serve.engines.guidance import GuidanceMask, llama_tokenizer, schema_grammar
+from easyllm.serve.engines.guidance import GuidanceMask, llama_tokenizer
 
 
 class LlamaCppModel:
@@ -177,11 +176,11 @@ class LlamaCppModel:
         self._decode([token], all_logits=False)
         return self._last_logits()
 
-    def json_mask(self, schema: dict[str, Any]) -> GuidanceMask:
-        """The llguidance mask for `schema` over this model's vocabulary.
+    def grammar_mask(self, grammar: str) -> GuidanceMask:
+        """The llguidance mask for `grammar` over this model's vocabulary.
 
         Args:
-            schema: A JSON schema; `{}` for any JSON object.
+            grammar: llguidance grammar text (`params.output_grammar`).
 
         Returns:
             The mask for one generation.
@@ -189,7 +188,7 @@ class LlamaCppModel:
         if self._guidance is None:  # built on the first structured request, once
             ends = [i for i in range(self.n_vocab) if self.is_end(i)]
             self._guidance = llama_tokenizer(self._vocab, ends)
-        return GuidanceMask(self._guidance, schema_grammar(json.dumps(schema)))
+        return GuidanceMask(self._guidance, grammar)
 
     def _decode(self, chunk: list[int], *, all_logits: bool) -> None:
         self._batch.set_batch(batch=chunk, n_past=self._n_past, logits_all=all_logits)

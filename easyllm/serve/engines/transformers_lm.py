@@ -15,7 +15,6 @@ byte fallback, slow tokenizers) give exact text.
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import re
 import threading
@@ -273,23 +272,23 @@ class _TransformersModel:
         """
         return token in self._ends
 
-    def json_mask(self, schema: dict[str, Any]) -> LogitMask:
-        """The llguidance mask for `schema` over this model's vocabulary, read from its own token pieces.
+    def grammar_mask(self, grammar: str) -> LogitMask:
+        """The llguidance mask for `grammar` over this model's vocabulary, read from its own token pieces.
 
         Args:
-            schema: A JSON schema; `{}` for any JSON object.
+            grammar: llguidance grammar text (`params.output_grammar`).
 
         Returns:
             The mask for one generation.
         """
-        from easyllm.serve.engines.guidance import GuidanceMask, pieces_tokenizer, schema_grammar
+        from easyllm.serve.engines.guidance import GuidanceMask, pieces_tokenizer
 
         if self._guidance is None:  # built on the first structured request, once
             n_vocab = max(self._n_tokens, int(getattr(self._model.config, "vocab_size", 0) or 0))
             pieces = [self.piece(i) if i < self._n_tokens else b"" for i in range(n_vocab)]
             encode = partial(self.tokenize, add_special=False)
             self._guidance = pieces_tokenizer(pieces, self._specials, self._ends, encode)
-        return GuidanceMask(self._guidance, schema_grammar(json.dumps(schema)))
+        return GuidanceMask(self._guidance, grammar)
 
     def _numpy(self, logits: Any) -> npt.NDArray[np.float32]:
         rows: npt.NDArray[np.float32] = logits.float().cpu().numpy()
