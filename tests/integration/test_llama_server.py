@@ -2,7 +2,8 @@
 
 The llama.cpp dialect end to end on the real server, not on recorded bodies: the `/v1/models` + `/props` reading,
 chat whole and streamed (the server's own usage in the stream), structured output through its grammar, the
-Responses API on its native route, embeddings (base64 asked, floats returned), `extra_body`, and its errors.
+Responses API on its native route, embeddings (base64 asked, floats returned), `extra_body`, its errors, and an
+inline `<think>` block moved to `reasoning` whole and streamed.
 Answers are validated with the openai package's own types.
 """
 
@@ -145,3 +146,17 @@ def test_the_module_facade(llama_server_url: str) -> None:
                                           request_timeout=120)  # fmt: skip
     assert r["choices"][0]["message"]["content"] == r.choices[0].message.content
     assert r.choices[0].finish_reason in ("stop", "length")
+
+
+def test_an_inline_think_block_becomes_reasoning_whole_and_streamed(shell: str, llama_server_url: str) -> None:
+    # SmolLM2 does not think, so llama.cpp's grammar makes it write a <think> block (this template gets no reasoning
+    # parser on the server): the client moves the block to `reasoning` / `reasoning_content`, even when the stream
+    # splits the tags over tokens (`<`, `t`, `hi`, `n`, `k`, ...).
+    forced = {"grammar": 'root ::= "<think>\\nI add two and two.\\n</think>\\n\\nIt is 4."'}
+    kwargs = {"messages": ASK, "max_tokens": 40, "temperature": 0, "extra_body": forced}
+    whole = run(shell, llama_server_url, "chat.completions", "create", **kwargs).choices[0].message
+    assert (whole.content, whole.reasoning, whole.reasoning_content) == ("It is 4.", *["\nI add two and two.\n"] * 2)
+    deltas = [c.choices[0].delta for c in run(shell, llama_server_url, "chat.completions", "create", stream=True,
+                                             **kwargs) if c.choices]  # fmt: skip
+    assert "".join(d.content or "" for d in deltas) == "It is 4."
+    assert "".join(d.reasoning or "" for d in deltas) == "\nI add two and two.\n"
