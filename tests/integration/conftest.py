@@ -3,6 +3,7 @@
 - `serve_url`: the server's base URL (root routes: SmolLM2 for generation/chat, MiniLM for embeddings).
 - `smollm2_url`, `minilm_url`: per-model base URLs (`{serve_url}/models/<name>`), Inference-API style.
 - `http`: a plain httpx client on `serve_url`.
+- `shell`: "sync" or "async", for the tests that run a behaviour through both client shells.
 
 The server is started on 127.0.0.1 with a free port and `HF_HUB_OFFLINE=1`, and stopped (by its PID) at the end.
 """
@@ -37,3 +38,8 @@ def minilm_url(serve_url: str) -> str:
 def http(serve_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=serve_url, timeout=120) as client:
         yield client
+
+
+@pytest.fixture(params=["sync", "async"])
+def shell(request: pytest.FixtureRequest) -> str:
+    return str(request.param)

@@ -10,7 +10,6 @@ Answers are validated with the openai package's own types.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import pydantic
@@ -25,6 +24,7 @@ from pydantic import TypeAdapter
 import easyllm
 from easyllm import calls, response_calls
 from easyllm.clients import huggingface
+from tests.client.v1_helpers import dump
 from tests.integration import llamacpp_server
 
 pytestmark = pytest.mark.integration
@@ -38,15 +38,6 @@ EVENT = TypeAdapter(ResponseStreamEvent)
 def forget_servers() -> None:
     calls.forget_servers()
     response_calls.forget_servers()
-
-
-@pytest.fixture(params=["sync", "async"])
-def shell(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def dump(model: Any) -> Any:
-    return json.loads(model.model_dump_json())
 
 
 def run(shell: str, base_url: str, resource: str, method: str, **kwargs: Any) -> Any:

@@ -18,6 +18,7 @@ from openai.types.chat import ParsedChatCompletion as OpenAIParsedChatCompletion
 import easyllm
 from easyllm import errors
 from easyllm.clients import huggingface
+from tests.client.v1_helpers import dump
 from tests.integration import llamacpp_server
 
 pytestmark = pytest.mark.integration
@@ -47,15 +48,6 @@ def _resource(client: Any, name: str) -> Any:
     for part in name.split("."):
         client = getattr(client, part)
     return client
-
-
-def dump(model: Any) -> Any:
-    return json.loads(model.model_dump_json())
-
-
-@pytest.fixture(params=["sync", "async"])
-def shell(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def test_chat_answer_validates_against_openai_types(shell: str, llamacpp_url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, Literal
 
 import pydantic
@@ -13,19 +12,11 @@ from openai.types.chat import ChatCompletionChunk as OpenAIChatCompletionChunk
 
 import easyllm
 from easyllm import calls
+from tests.client.v1_helpers import dump
 
 pytestmark = pytest.mark.integration
 
 QUESTION = [{"role": "user", "content": "What is 2+2? Answer with one number."}]
-
-
-def dump(model: Any) -> Any:
-    return json.loads(model.model_dump_json())
-
-
-@pytest.fixture(params=["sync", "async"])
-def shell(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def chat(shell: str, base_url: str, client: dict[str, Any] | None = None, method: str = "create", **kwargs: Any) -> Any:

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 import easyllm
 from easyllm import response_calls
+from tests.client.v1_helpers import dump
 from tests.integration import llamacpp_server
 
 pytestmark = pytest.mark.integration
@@ -34,15 +35,6 @@ def forget_routes() -> Iterator[None]:
     response_calls.forget_servers()
     yield
     response_calls.forget_servers()
-
-
-@pytest.fixture(params=["sync", "async"])
-def shell(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def dump(model: Any) -> Any:
-    return json.loads(model.model_dump_json())
 
 
 def create(shell: str, base_url: str, *, client: dict[str, Any] | None = None, **kwargs: Any) -> Any:

@@ -50,11 +50,6 @@ def scoring_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sync", "async"])
-def shell(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def call(shell: str, base_url: str, resource: str, *args: Any, **kwargs: Any) -> Any:
     def target(client: Any) -> Any:
         for part in resource.split("."):

@@ -18,6 +18,7 @@ from openai.types.responses import Response as OpenAIResponse
 
 import easyllm
 from easyllm.clients import huggingface
+from tests.client.v1_helpers import dump
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +28,6 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "description"
 CLOCK = {"type": "function", "function": {"name": "get_time", "description": "The time now"}}
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 GREEDY = {"max_tokens": 48, "temperature": 0}
-
-
-@pytest.fixture(params=["sync", "async"])
-def shell(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-def dump(model: Any) -> Any:
-    return json.loads(model.model_dump_json())
 
 
 def chat(shell: str, base_url: str, method: str = "create", **kwargs: Any) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from easyllm.serve.decoding import PieceDecoder
-from easyllm.serve.engines.guidance import GuidanceMask, llama_tokenizer
+from easyllm.serve.engines.guidance import GuidanceMask, Vocabulary, llama_tokenizer
 
 
 class LlamaCppModel:
@@ -50,7 +50,7 @@ class LlamaCppModel:
         self._n_past = 0
         self.metadata: dict[str, str] = dict(self._llm.metadata)
         self.piece = lru_cache(maxsize=None)(self._piece)
-        self._guidance: Any = None
+        self._guidance = Vocabulary(self._guidance_tokenizer)
 
     @property
     def n_ctx(self) -> int:
@@ -185,10 +185,10 @@ class LlamaCppModel:
         Returns:
             The mask for one generation.
         """
-        if self._guidance is None:  # built on the first structured request, once
-            ends = [i for i in range(self.n_vocab) if self.is_end(i)]
-            self._guidance = llama_tokenizer(self._vocab, ends)
-        return GuidanceMask(self._guidance, grammar)
+        return self._guidance.mask(grammar)
+
+    def _guidance_tokenizer(self) -> Any:
+        return llama_tokenizer(self._vocab, [i for i in range(self.n_vocab) if self.is_end(i)])
 
     def _decode(self, chunk: list[int], *, all_logits: bool) -> None:
         self._batch.set_batch(batch=chunk, n_past=self._n_past, logits_all=all_logits)

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from easyllm.serve.engines.base import FinishReason, Generation, LogitMask, Token
+from easyllm.serve.engines.guidance import Vocabulary, pieces_tokenizer
 
 # Prompt tokens decoded before the first new token, so it gets the spacing it has after them.
 _CONTEXT_TOKENS = 5
@@ -169,7 +170,7 @@ class _TransformersModel:
         self._ends = frozenset([ends] if isinstance(ends, int) else (ends or []))
         self._byte_decoder = _byte_decoder() if _is_byte_level(tokenizer) else None
         self.piece = lru_cache(maxsize=None)(self._piece)
-        self._guidance: Any = None
+        self._guidance = Vocabulary(self._guidance_tokenizer)
         forward = inspect.signature(self._model.forward).parameters
         # transformers 5 renamed `past_key_values` to `cache` (argument and output).
         self._cache_arg = "cache" if "cache" in forward else "past_key_values"
@@ -281,14 +282,12 @@ class _TransformersModel:
         Returns:
             The mask for one generation.
         """
-        from easyllm.serve.engines.guidance import GuidanceMask, pieces_tokenizer
+        return self._guidance.mask(grammar)
 
-        if self._guidance is None:  # built on the first structured request, once
-            n_vocab = max(self._n_tokens, int(getattr(self._model.config, "vocab_size", 0) or 0))
-            pieces = [self.piece(i) if i < self._n_tokens else b"" for i in range(n_vocab)]
-            encode = partial(self.tokenize, add_special=False)
-            self._guidance = pieces_tokenizer(pieces, self._specials, self._ends, encode)
-        return GuidanceMask(self._guidance, grammar)
+    def _guidance_tokenizer(self) -> Any:
+        n_vocab = max(self._n_tokens, int(getattr(self._model.config, "vocab_size", 0) or 0))
+        pieces = [self.piece(i) if i < self._n_tokens else b"" for i in range(n_vocab)]
+        return pieces_tokenizer(pieces, self._specials, self._ends, partial(self.tokenize, add_special=False))
 
     def _numpy(self, logits: Any) -> npt.NDArray[np.float32]:
         rows: npt.NDArray[np.float32] = logits.float().cpu().numpy()
