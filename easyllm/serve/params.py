@@ -174,12 +174,21 @@ def output_grammar(grammar: dict[str, Any] | None) -> str | None:
             return regex_grammar(value)
         if kind not in ("json", "json_object"):
             raise RequestValidationError(f"grammar of type {kind!r} is not supported (json, json_object, regex)")
-        return schema_grammar(json.dumps(_schema(value)))
+        return schema_grammar(json.dumps(grammar_schema(value)))
     except ValueError as err:
         raise RequestValidationError(str(err)) from None
 
 
-def _schema(value: Any) -> dict[str, Any]:
+def grammar_schema(value: Any) -> dict[str, Any]:
+    """The JSON schema of a JSON grammar's `value`: an object, JSON text of one, or None (`{}`: any JSON object).
+
+    Example:
+        >>> grammar_schema('{"type": "integer"}'), grammar_schema(None)
+        ({'type': 'integer'}, {})
+
+    Raises:
+        RequestValidationError: The value is neither.
+    """
     if isinstance(value, str):
         try:
             value = json.loads(value)

@@ -9,7 +9,6 @@ native `{"error", "error_type"}` body.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from easyllm.protocol.responses.build import new_id
 from easyllm.serve.chat_template import TemplateError
 from easyllm.serve.engines.base import FinishReason, Generation, Step, Token
 from easyllm.serve.generation import GenerationJob
-from easyllm.serve.params import RequestValidationError, validate_parameters
+from easyllm.serve.params import RequestValidationError, grammar_schema, validate_parameters
 from easyllm.serve.routes.common import FastJSON, dumps, read_body, sse, tgi_error
 from easyllm.serve.routes.openai_params import ChatMessage, ChatRequest, response_format_grammar
 from easyllm.serve.services import GenerationService
@@ -85,7 +84,7 @@ def prepare_chat(body: ChatRequest, service: GenerationService, *, stream: bool)
     """
     top_n = (body.top_logprobs or 0) if body.logprobs else 0
     grammar = response_format_grammar(body.response_format)
-    plan = plan_tools(body.tools, body.tool_choice, _format_schema(grammar))
+    plan = plan_tools(body.tools, body.tool_choice, grammar_schema(grammar.get("value")) if grammar else None)
     if plan.active:
         grammar = {"type": "json", "value": plan.schema()}
     params = validate_parameters(body.to_parameters(top_n_tokens=top_n, grammar=grammar), service.config, stream=stream)
@@ -94,18 +93,6 @@ def prepare_chat(body: ChatRequest, service: GenerationService, *, stream: bool)
     model = body.model or service.config.served_model_id
     reader = AnswerReader(plan, call_id=new_id("call")) if plan.active else None
     return service.job(service.tokenize(prompt, add_special=False), params), ChatShape(model, body.logprobs, reader)
-
-
-def _format_schema(grammar: dict[str, Any] | None) -> dict[str, Any] | None:
-    if grammar is None:
-        return None
-    value = grammar.get("value")
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise RequestValidationError("grammar `value` is not valid JSON") from None
-    return value if isinstance(value, dict) else {}
 
 
 async def chat_completions(request: Request, service: GenerationService) -> Response:
